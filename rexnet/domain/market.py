@@ -1,0 +1,226 @@
+"""Market rules and the exact units everything inside RexNet is counted in.
+
+Inside RexNet every number is an integer:
+
+* time ``t`` in milliseconds of simulated time;
+* price in *ticks* (``tick`` currency/MWh each);
+* quantity (order size, reservation, realization) in *meter units* of ``meter_kw`` kW each; an
+  order's quantity must also be a whole number of lots (``lot_kw``), while a realization may be
+  any number of meter units (it is measured at a finer resolution than a lot);
+* money in *money units*: the cash of 1 tick x 1 meter unit held for one delivery unit, that is
+  ``tick * meter_kw * unit_seconds / 3.6e6`` currency. With it, the cash of a fill is exactly
+  ``price * qty`` and no rounding ever happens in trading.
+
+Display values (kW, currency/MWh, currency) are :class:`~decimal.Decimal` and only appear at the
+edges (CLI, ingest, views). :class:`MarketSpec` holds the rules of one run and does the
+conversions; :class:`MarketConfig` is its validated file form (the market TOML of DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SelfTradePolicy = Literal["cancel_resting", "cancel_incoming", "cancel_both", "allow"]
+AuctionMode = Literal["continuous", "periodic"]
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    """Exact decimal of a user-given number; floats go through their shortest repr."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (int, str)):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return None
+
+
+def to_grid(value: Any, step: Decimal) -> int | None:
+    """``value / step`` if it is a whole number (a point of the grid), else ``None``."""
+    d = _as_decimal(value)
+    if d is None or not d.is_finite():
+        return None
+    n = d / step
+    if n != n.to_integral_value():
+        return None
+    return int(n)
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """The rules of one market, in display form, with exact integer conversions.
+
+    Attributes mirror the market TOML keys (DESIGN.md section 5). Derived integer figures
+    (``lot_units``, ``penalty_ticks``, ...) are computed once at construction.
+    """
+
+    unit_seconds: int = 900
+    horizon: int = 8
+    gate_lead_seconds: int = 0
+    lot_kw: Decimal = Decimal("0.1")
+    tick: Decimal = Decimal("0.01")
+    meter_kw: Decimal = Decimal("0.001")
+    penalty_price: Decimal = Decimal("3000")
+    penalty_vwap_multiple: Decimal = Decimal("2")
+    surplus_price: Decimal = Decimal("0")
+    self_trade: SelfTradePolicy = "cancel_resting"
+    auction_mode: AuctionMode = "continuous"
+    opening_auction: bool = False
+    auction_period_seconds: int = 900
+
+    unit_ms: int = field(init=False)
+    gate_lead_ms: int = field(init=False)
+    lot_units: int = field(init=False)
+    penalty_ticks: int = field(init=False)
+    surplus_ticks: int = field(init=False)
+    vwap_multiple: Fraction = field(init=False)
+
+    def __post_init__(self) -> None:
+        lot_units = to_grid(self.lot_kw, self.meter_kw)
+        if lot_units is None or lot_units <= 0:
+            raise ValueError(f"lot_kw {self.lot_kw} is not a positive multiple of meter_kw {self.meter_kw}")
+        penalty = to_grid(self.penalty_price, self.tick)
+        surplus = to_grid(self.surplus_price, self.tick)
+        if penalty is None or penalty < 0:
+            raise ValueError(f"penalty_price {self.penalty_price} is not a non-negative multiple of tick {self.tick}")
+        if surplus is None or surplus < 0:
+            raise ValueError(f"surplus_price {self.surplus_price} is not a non-negative multiple of tick {self.tick}")
+        if self.unit_seconds <= 0 or self.horizon <= 0 or self.gate_lead_seconds < 0:
+            raise ValueError("unit_seconds and horizon must be positive, gate_lead_seconds non-negative")
+        if self.penalty_vwap_multiple < 0:
+            raise ValueError("penalty_vwap_multiple must be non-negative")
+        object.__setattr__(self, "unit_ms", self.unit_seconds * 1000)
+        object.__setattr__(self, "gate_lead_ms", self.gate_lead_seconds * 1000)
+        object.__setattr__(self, "lot_units", lot_units)
+        object.__setattr__(self, "penalty_ticks", penalty)
+        object.__setattr__(self, "surplus_ticks", surplus)
+        object.__setattr__(self, "vwap_multiple", Fraction(self.penalty_vwap_multiple))
+
+    # -- time -------------------------------------------------------------------------------
+    def delivery_start_ms(self, unit: int) -> int:
+        return unit * self.unit_ms
+
+    def delivery_end_ms(self, unit: int) -> int:
+        return (unit + 1) * self.unit_ms
+
+    def gate_ms(self, unit: int) -> int:
+        """Gate closure of ``unit``: trading in it ends at this instant (exclusive)."""
+        return unit * self.unit_ms - self.gate_lead_ms
+
+    def opens_at_ms(self, unit: int) -> int:
+        """First instant at which ``unit`` is inside the forward window."""
+        return max(0, (unit - self.horizon) * self.unit_ms)
+
+    def is_open(self, unit: int, t_ms: int) -> bool:
+        """DESIGN.md: open when ``t < gate`` and ``unit <= floor(t / unit_seconds) + horizon``."""
+        return unit >= 0 and t_ms < self.gate_ms(unit) and unit <= t_ms // self.unit_ms + self.horizon
+
+    def unit_of(self, t_ms: int) -> int:
+        """The delivery unit whose delivery period contains ``t_ms``."""
+        return t_ms // self.unit_ms
+
+    # -- conversions from display units (None when off the grid) ------------------------------
+    def price_ticks(self, price: Any) -> int | None:
+        return to_grid(price, self.tick)
+
+    def qty_units(self, kw: Any) -> int | None:
+        return to_grid(kw, self.meter_kw)
+
+    # -- conversions to display units ---------------------------------------------------------
+    def price_display(self, ticks: int) -> Decimal:
+        return ticks * self.tick
+
+    def kw_display(self, units: int) -> Decimal:
+        return units * self.meter_kw
+
+    @property
+    def money_scale(self) -> Fraction:
+        """Currency per money unit (exact)."""
+        return Fraction(self.tick) * Fraction(self.meter_kw) * self.unit_seconds / 3_600_000
+
+    def money_display(self, money: int, *, places: int = 6) -> Decimal:
+        """Currency of ``money`` money units, rounded half-even to ``places`` decimals for display."""
+        exact = money * self.money_scale
+        return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal(1).scaleb(-places))
+
+    # -- record form ----------------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready form (decimals as strings) recorded in ``run_started`` so a run is self-describing."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if key in _DERIVED:
+                continue
+            out[key] = str(value) if isinstance(value, Decimal) else value
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> MarketSpec:
+        kwargs = {k: (Decimal(v) if k in _DECIMALS else v) for k, v in record.items()}
+        return cls(**kwargs)
+
+
+_DERIVED = {"unit_ms", "gate_lead_ms", "lot_units", "penalty_ticks", "surplus_ticks", "vwap_multiple"}
+_DECIMALS = {"lot_kw", "tick", "meter_kw", "penalty_price", "penalty_vwap_multiple", "surplus_price"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MarketSection(_Section):
+    unit_seconds: int = Field(900, gt=0)
+    horizon: int = Field(8, gt=0)
+    gate_lead_seconds: int = Field(0, ge=0)
+    lot_kw: Decimal = Field(Decimal("0.1"), gt=0)
+    tick: Decimal = Field(Decimal("0.01"), gt=0)
+    meter_kw: Decimal = Field(Decimal("0.001"), gt=0)
+    self_trade: SelfTradePolicy = "cancel_resting"
+
+
+class SettlementSection(_Section):
+    penalty_price: Decimal = Field(Decimal("3000"), ge=0)
+    penalty_vwap_multiple: Decimal = Field(Decimal("2"), ge=0)
+    surplus_price: Decimal = Field(Decimal("0"), ge=0)
+
+
+class AuctionSection(_Section):
+    mode: AuctionMode = "continuous"
+    opening: bool = False
+    period_seconds: int = Field(900, gt=0)
+
+
+class MarketConfig(_Section):
+    """The market TOML file (DESIGN.md section 5), validated; a missing key takes its default."""
+
+    market: MarketSection = MarketSection()
+    settlement: SettlementSection = SettlementSection()
+    auction: AuctionSection = AuctionSection()
+
+    def to_spec(self) -> MarketSpec:
+        """The :class:`MarketSpec`; raises ``ValueError`` naming the inconsistent keys."""
+        m, s, a = self.market, self.settlement, self.auction
+        return MarketSpec(
+            unit_seconds=m.unit_seconds,
+            horizon=m.horizon,
+            gate_lead_seconds=m.gate_lead_seconds,
+            lot_kw=m.lot_kw,
+            tick=m.tick,
+            meter_kw=m.meter_kw,
+            self_trade=m.self_trade,
+            penalty_price=s.penalty_price,
+            penalty_vwap_multiple=s.penalty_vwap_multiple,
+            surplus_price=s.surplus_price,
+            auction_mode=a.mode,
+            opening_auction=a.opening,
+            auction_period_seconds=a.period_seconds,
+        )
