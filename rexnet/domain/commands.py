@@ -101,4 +101,18 @@ class Realize(NamedTuple):
     qty: int
 
 
-Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink | Realize
+class RefuseAtEdge(NamedTuple):
+    """An order refused before it could become a command (e.g. a price off the tick grid).
+
+    Edges (file readers) build it; the engine records it as an ``order_rejected`` event at ``t``
+    so the refusal is part of the history like any other rejection.
+    """
+
+    t: int
+    agent: str
+    ref: str
+    reason: str
+    message: str
+
+
+Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink | Realize | RefuseAtEdge

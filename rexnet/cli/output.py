@@ -1,0 +1,86 @@
+"""Shared output options and printers for the CLI (one decorator, one printer per format)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import click
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--format`` option every printing command takes."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+        help="Output format (json/jsonl for scripts).",
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # exact decimals print as JSON numbers, never via float
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_jsonable, ensure_ascii=False)
+
+
+def print_json(obj: Any) -> None:
+    click.echo(dumps(obj))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+    """Aligned plain-text table; numbers right-aligned."""
+    if not rows:
+        click.echo("(no rows)")
+        return
+    cols = list(columns or rows[0].keys())
+    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    numeric = [all(isinstance(r.get(c), (int, float, Decimal)) or r.get(c) is None for r in rows) for c in cols]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    click.echo(line(cols))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo(line(row))
+
+
+def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+    buf = io.StringIO()
+    cols = list(columns or (rows[0].keys() if rows else []))
+    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _cell(row.get(c)) for c in cols})
+    click.echo(buf.getvalue(), nl=False)
+
+
+def print_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> None:
+    if fmt == "json":
+        print_json(list(rows))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(dumps(row))
+    elif fmt == "csv":
+        print_csv(rows, columns)
+    else:
+        print_table(rows, columns)

@@ -1,0 +1,1 @@
+"""Projections rebuilt from the ledger: as-of market state, accounts, audit, verify/fork/resume."""
