@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from rexnet.domain.commands import Realize, RefuseAtEdge
-from rexnet.domain.events import OrderRejected
+from rexnet.domain.commands import Reason, Realize, RefuseAtEdge
+from rexnet.domain.events import SYSTEM_AGENT, OrderRejected
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import Exchange
 from rexnet.settlement import Settlement
@@ -81,8 +81,13 @@ class MarketEngine:
     def submit(self, command: Any) -> list[Any]:
         """Advance the clock to ``command.t``, then decide and apply the command."""
         out = self.advance(command.t)
+        if command.agent == SYSTEM_AGENT:
+            # the settlement's system account must never trade or realize
+            ref = getattr(command, "ref", f"realize:{getattr(command, 'unit', '')}")
+            command = RefuseAtEdge(command.t, command.agent, ref, Reason.RESERVED_AGENT.value,
+                                   f"agent name {SYSTEM_AGENT!r} is reserved for the system account")
         if isinstance(command, RefuseAtEdge):
-            rejected = OrderRejected(command.t, command.ref, command.agent, command.reason, command.message)
+            rejected = OrderRejected(command.t, command.ref, command.agent, str(command.reason), command.message)
             self.apply(rejected)
             out.append(rejected)
         elif isinstance(command, Realize):

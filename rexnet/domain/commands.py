@@ -39,6 +39,8 @@ class Reason(StrEnum):
     BAD_SET = "bad_set"  # order set with no units or repeated units
     OUTSIDE_DELIVERY = "outside_delivery"  # realization not within its unit's delivery period
     ALREADY_SETTLED = "already_settled"  # realization for a unit already settled
+    DUPLICATE_REALIZATION = "duplicate_realization"  # a second realization of the same (agent, unit)
+    RESERVED_AGENT = "reserved_agent"  # the agent name "system" belongs to the system account
 
 
 class PlaceLimit(NamedTuple):

@@ -31,9 +31,11 @@ def audit_run(store: Any, run: Any, *, limit: int = 10) -> AuditResult:
     spec = run_spec(run)
     report = audit_events(((s.seq, s.event()) for s in store.read(run.run_id)), spec)
     if report.ok:
-        return AuditResult(True, f"run {run.run_id}: ok, hash chain intact; {report.summary()}")
+        return AuditResult(True, f"run {run.run_id}: ok (hash chain intact; "
+                                 f"{report.summary().removeprefix('audit ok: ')})")
     problems = [
-        f"seq {d.seq}: {d.agent} unit {d.unit} {d.field}: expected {d.expected}, found {d.found}"
+        f"{'seq ' + str(d.seq) if d.seq is not None else 'missing row'}: {d.agent} unit {d.unit} "
+        f"{d.field}: expected {d.expected}, found {d.found}"
         for d in report.discrepancies[:limit]
     ]
     more = len(report.discrepancies) - len(problems)
