@@ -40,6 +40,7 @@ class Reason(StrEnum):
     OUTSIDE_DELIVERY = "outside_delivery"  # realization not within its unit's delivery period
     ALREADY_SETTLED = "already_settled"  # realization for a unit already settled
     DUPLICATE_REALIZATION = "duplicate_realization"  # a second realization of the same (agent, unit)
+    AUCTION_PHASE = "auction_phase"  # market / IOC / FOK orders while the unit trades by call auction
     RESERVED_AGENT = "reserved_agent"  # the agent name "system" belongs to the system account
 
 

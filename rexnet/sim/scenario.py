@@ -1,0 +1,304 @@
+"""Scenarios: a market, a population of prosumers and shocks, read from TOML and validated.
+
+A scenario file has the market file's tables (``[market]``, ``[settlement]``, ``[auction]``,
+reused from :class:`rexnet.domain.market.MarketConfig`), plus::
+
+    name = "default"                 # optional
+    extends = "default"              # optional: start from a built-in scenario, then override
+    [run]          units = 96, seed = 0, start_unit = (horizon), price_prior = 50.0
+    [[population]] kind = "wind", count = 6, strategy = "target", capacity_kw = 4.0, ...
+    [[shocks]]     driver = "wind", first_unit = 40, last_unit = 50, factor = 0.4, at_s = 31500
+
+With ``extends``, tables are merged key by key and arrays (``population``, ``shocks``) are
+replaced whole. Every table forbids unknown keys; a bad key or value raises
+:class:`rexnet.errors.InputError` with one line naming it, e.g.
+``scenario.toml: population[2].capacity_kw: Input should be greater than 0``.
+
+Built-in scenarios ship as package data in ``rexnet/scenarios/*.toml`` and load by name.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rexnet.domain.market import MarketConfig
+from rexnet.errors import InputError
+
+Strategy = Literal["target", "zi"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSection(_Model):
+    """``[run]``: which delivery units, which seed, and the traders' price prior (currency/MWh)."""
+
+    units: int = Field(96, gt=0)
+    seed: int = Field(0, ge=0)
+    #: first traded unit; default: the market horizon, the first unit with a full forward window
+    start_unit: int | None = Field(None, ge=1)
+    price_prior: float = Field(50.0, gt=0)
+
+
+class _Group(_Model):
+    #: 0 switches a group off (handy in sweeps and overrides)
+    count: int = Field(1, ge=0)
+    strategy: Strategy = "target"
+    wake_per_hour: float = Field(4.0, gt=0)
+    #: target broker: distance of the first quotes from the expected price
+    markup: float = Field(0.2, ge=0, lt=1)
+    #: zi broker: top of a seller's price range (currency/MWh)
+    max_price: float = Field(200.0, gt=0)
+
+
+class _Forecasted(_Group):
+    """MMFE parameters (see :mod:`rexnet.sim.forecast`)."""
+
+    sigma: float = Field(0.15, ge=0)
+    rho: float = Field(0.6, ge=0, le=1)
+    lead_units: int = Field(16, gt=0)
+    final_share: float = Field(0.1, ge=0, le=1)
+
+
+class WindGroup(_Forecasted):
+    kind: Literal["wind"]
+    capacity_kw: float = Field(4.0, gt=0)
+    mean_cf: float = Field(0.35, gt=0, le=1)
+
+
+class SolarGroup(_Forecasted):
+    kind: Literal["solar"]
+    capacity_kw: float = Field(3.0, gt=0)
+    clearness: float = Field(0.7, gt=0, le=1)
+    sigma: float = Field(0.2, ge=0)
+    rho: float = Field(0.7, ge=0, le=1)
+
+
+class HouseholdGroup(_Forecasted):
+    kind: Literal["household"]
+    mean_kw: float = Field(0.5, gt=0)
+    sigma: float = Field(0.2, ge=0)
+    rho: float = Field(0.3, ge=0, le=1)
+    final_share: float = Field(0.3, ge=0, le=1)
+
+
+class FlexibleGroup(_Group):
+    kind: Literal["flexible"]
+    need_kwh: float = Field(6.0, gt=0)
+    start_hour: float = Field(8.0, ge=0, lt=24)
+    end_hour: float = Field(18.0, gt=0, le=24)
+    max_kw: float = Field(3.0, gt=0)
+    value: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> FlexibleGroup:
+        if self.start_hour >= self.end_hour:
+            raise ValueError("start_hour must be below end_hour")
+        return self
+
+
+class DispatchableGroup(_Group):
+    kind: Literal["dispatchable"]
+    capacity_kw: float = Field(10.0, gt=0)
+    marginal_cost: float = Field(60.0, gt=0)
+    ramp_kw: float = Field(5.0, gt=0)
+
+
+class StorageGroup(_Group):
+    kind: Literal["storage"]
+    energy_kwh: float = Field(10.0, gt=0)
+    power_kw: float = Field(5.0, gt=0)
+    efficiency: float = Field(0.9, gt=0, le=1)
+    initial_soc: float = Field(0.5, ge=0, le=1)
+    band: float = Field(0.1, ge=0, lt=1)
+
+
+class ZIBuyerGroup(_Group):
+    kind: Literal["zi_buyer"]
+    strategy: Strategy = "zi"
+    max_kw: float = Field(2.0, gt=0)
+    value: float = Field(100.0, gt=0)
+
+
+class ZISellerGroup(_Group):
+    kind: Literal["zi_seller"]
+    strategy: Strategy = "zi"
+    capacity_kw: float = Field(2.0, gt=0)
+    cost: float = Field(40.0, gt=0)
+
+
+Group = Annotated[
+    WindGroup
+    | SolarGroup
+    | HouseholdGroup
+    | FlexibleGroup
+    | DispatchableGroup
+    | StorageGroup
+    | ZIBuyerGroup
+    | ZISellerGroup,
+    Field(discriminator="kind"),
+]
+KINDS = ("wind", "solar", "household", "flexible", "dispatchable", "storage", "zi_buyer", "zi_seller")
+
+
+class ShockSpec(_Model):
+    """``[[shocks]]``: ``driver`` output of units ``first_unit..last_unit`` times ``factor``.
+
+    Known to forecasts from ``at_s`` (simulated seconds) on; the realizations always reflect it.
+    """
+
+    name: str = ""
+    driver: Literal["wind", "solar", "load"]
+    first_unit: int = Field(ge=0)
+    last_unit: int = Field(ge=0)
+    factor: float = Field(ge=0)
+    at_s: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> ShockSpec:
+        if self.last_unit < self.first_unit:
+            raise ValueError("last_unit must not be below first_unit")
+        return self
+
+
+class Scenario(MarketConfig):
+    """A validated scenario: market tables, ``[run]``, ``[[population]]``, ``[[shocks]]``."""
+
+    name: str = "scenario"
+    description: str = ""
+    run: RunSection = RunSection.model_validate({})
+    population: tuple[Group, ...] = ()
+    shocks: tuple[ShockSpec, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """Canonical JSON-able form: every key present, keys sorted, decimals as strings."""
+        return _sorted(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Scenario:
+        return parse_scenario(record, source="scenario record")
+
+    def market_config(self) -> MarketConfig:
+        return MarketConfig(market=self.market, settlement=self.settlement, auction=self.auction)
+
+    def first_unit(self) -> int:
+        start = self.run.start_unit
+        return self.market.horizon if start is None else start
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    """``('population', 2, 'wind', 'capacity_kw')`` -> ``population[2].capacity_kw``."""
+    out = ""
+    prev: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(prev, int) and part in KINDS:
+            pass  # the discriminated union's tag, not a key of the file
+        else:
+            out += ("." if out else "") + str(part)
+        prev = part
+    return out
+
+
+def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
+    """Validate a scenario mapping; ``InputError`` with one line naming the first bad key."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        where = _loc(tuple(first["loc"]))
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            where += ".kind"
+        if first["type"] == "union_tag_not_found":
+            msg = f"Field required (one of {', '.join(KINDS)})"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(f"{source}: {where or '(top level)'}: {msg}{more}") from None
+    try:
+        scenario.to_spec()
+    except ValueError as exc:  # keys that are valid alone but inconsistent together
+        raise InputError(f"{source}: market: {exc}") from None
+    return scenario
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with RexNet."""
+    folder = resources.files("rexnet") / "scenarios"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: invalid TOML: {exc}") from None
+
+
+def _builtin_raw(name: str, source: str, depth: int = 0) -> dict[str, Any]:
+    if name not in builtin_names():
+        raise InputError(f"{source}: no built-in scenario {name!r} (have: {', '.join(builtin_names())})")
+    text = (resources.files("rexnet") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+    return _resolve(_read_toml(text, f"{name}.toml"), f"{name}.toml", depth)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve(raw: dict[str, Any], source: str, depth: int = 0) -> dict[str, Any]:
+    """Apply ``extends`` (built-in names only, a few levels at most)."""
+    if "extends" not in raw:
+        return raw
+    base_name = raw["extends"]
+    if not isinstance(base_name, str) or depth > 4:
+        raise InputError(f"{source}: extends: expected the name of a built-in scenario")
+    rest = {k: v for k, v in raw.items() if k != "extends"}
+    return _merge(_builtin_raw(base_name, source, depth + 1), rest)
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
+    """A scenario by built-in name (``"default"`` when ``None``) or from a TOML file path."""
+    if name_or_path is None:
+        name_or_path = "default"
+    text_name = str(name_or_path)
+    path = Path(text_name)
+    if path.suffix == ".toml" or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{text_name}: cannot read scenario file: {exc.strerror or exc}") from None
+        source = path.name
+        raw = _resolve(_read_toml(text, source), source)
+    else:
+        source = f"{text_name}.toml"
+        raw = _builtin_raw(text_name, "scenario")
+    raw.setdefault("name", path.stem if path.suffix == ".toml" else text_name)
+    return parse_scenario(raw, source=source)
+
+
+def record_json(scenario: Scenario) -> str:
+    """The canonical JSON text of a scenario record (for hashing or storing)."""
+    return json.dumps(scenario.to_record(), sort_keys=True, separators=(",", ":"))
