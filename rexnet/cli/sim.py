@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from rexnet.cli import cli
@@ -22,7 +24,7 @@ def run(state, scenario: str | None, seed: int | None, units: int | None, name: 
 
     chosen = with_overrides(load_scenario(scenario), seed=seed, units=units)
     store = state.store
-    with click.progressbar(length=chosen.run.units, label="simulating", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=chosen.run.units, label="simulating", file=sys.stderr,
                            show_pos=True) as bar:
         last = [0]
 
