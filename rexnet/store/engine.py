@@ -1,0 +1,197 @@
+"""Database URLs and engines: parse, redact, connect, and translate driver errors.
+
+Only two backends are supported: an embedded SQLite file (the default) and PostgreSQL through
+psycopg 3. ``postgresql://`` and ``postgres://`` URLs are mapped to ``postgresql+psycopg://`` so a
+plain libpq-style URL just works.
+
+Every driver exception that crosses this package's boundary is translated into the RexNet error
+tree (as pyeventsourcing does): callers never see a DB-API or SQLAlchemy class.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.pool import StaticPool
+
+from rexnet.errors import DatabaseUnavailable, IntegrityError, StoreError
+
+#: How long a writer waits for another writer's lock before giving up (SQLite busy_timeout).
+BUSY_TIMEOUT_MS = 30_000
+#: How long to wait for a PostgreSQL server to answer a connection attempt.
+CONNECT_TIMEOUT_S = 10
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def redact(url: str | sa.URL) -> str:
+    """The URL with its password replaced by ``***`` (works on malformed URLs too)."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def parse_url(url: str) -> sa.URL:
+    """Parse and normalise a RexNet database URL.
+
+    Raises:
+        DatabaseUnavailable: malformed URL or an unsupported backend or driver.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except (exc.ArgumentError, ValueError, TypeError) as error:
+        raise DatabaseUnavailable(f"cannot open database {redact(url)!r}: malformed URL ({error})") from None
+    # Read the names from the string: asking SQLAlchemy for a default driver imports the dialect.
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql") and driver in ("", "psycopg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql":
+        raise DatabaseUnavailable(
+            f"cannot open database {redact(parsed)!r}: driver {driver!r} is not supported (use postgresql+psycopg://)"
+        )
+    elif backend == "sqlite" and driver not in ("", "pysqlite"):
+        raise DatabaseUnavailable(
+            f"cannot open database {redact(parsed)!r}: driver {driver!r} is not supported (use sqlite:///PATH)"
+        )
+    elif backend not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(
+            f"cannot open database {redact(parsed)!r}: unsupported backend {backend!r} "
+            "(use sqlite:///PATH or postgresql://...)"
+        )
+    return parsed
+
+
+def is_memory(url: sa.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine_for(url: str | sa.URL) -> sa.Engine:
+    """An engine for ``url`` with RexNet's connection settings (no connection is made yet).
+
+    SQLite connections get a busy timeout, foreign keys, WAL journaling and
+    ``synchronous=NORMAL`` (durable at every checkpoint, crash-safe, no fsync per commit), and
+    every transaction is begun explicitly so a writer can ask for ``BEGIN IMMEDIATE``.
+
+    Raises:
+        DatabaseUnavailable: malformed URL, unknown backend or driver.
+    """
+    parsed = url if isinstance(url, sa.URL) else parse_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        connect_args: dict[str, Any] = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    except (exc.NoSuchModuleError, exc.ArgumentError, ImportError) as error:
+        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_one_line(error)}") from None
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    kwargs: dict[str, Any] = {}
+    if is_memory(url):
+        # One shared connection, or every checkout would see its own empty database.
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # The driver's implicit transactions are switched off; "begin" below issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not is_memory(url):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # IMMEDIATE takes the write lock up front (waiting up to busy_timeout) instead of failing
+        # with SQLITE_BUSY when a read transaction later tries to become a write transaction.
+        immediate = conn.get_execution_options().get("rexnet_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an exception's message, without SQLAlchemy's background links."""
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        error = error.orig
+    text = str(error).strip().splitlines()
+    return text[0].strip() if text else type(error).__name__
+
+
+@contextmanager
+def translated(url: sa.URL | str, what: str = "database error") -> Iterator[None]:
+    """Translate driver errors raised inside the block into RexNet errors.
+
+    Integrity violations (unique keys, triggers, foreign keys) become
+    :class:`~rexnet.errors.IntegrityError`; lost connections and unreachable servers
+    :class:`~rexnet.errors.DatabaseUnavailable`; anything else from the driver
+    :class:`~rexnet.errors.StoreError`. Other exceptions pass through unchanged.
+    """
+    try:
+        yield
+    except Exception as error:
+        kind = _driver_error_kind(error)
+        if kind is None:
+            raise
+        if kind == "integrity":
+            raise IntegrityError(f"{what}: {_one_line(error)}") from error
+        if kind == "unavailable":
+            raise DatabaseUnavailable(f"cannot use database {redact(url)!r}: {_one_line(error)}") from None
+        raise StoreError(f"{what}: {_one_line(error)}") from error
+
+
+def _driver_error_kind(error: BaseException) -> str | None:
+    """``"integrity"``, ``"unavailable"`` or ``"other"`` for a driver error, ``None`` otherwise.
+
+    SQLAlchemy wraps errors of its own cursors; the append path's raw DB-API cursors raise the
+    driver's classes, recognised here by the PEP 249 class names so that psycopg need not be
+    imported by SQLite users.
+    """
+    if isinstance(error, exc.DBAPIError):
+        if isinstance(error, exc.IntegrityError):
+            return "integrity"
+        if error.connection_invalidated or (
+            isinstance(error, exc.OperationalError) and _is_unavailable(error)
+        ):
+            return "unavailable"
+        return "other"
+    module = type(error).__module__.partition(".")[0]
+    if module not in ("sqlite3", "psycopg"):
+        return None
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if "IntegrityError" in names:
+        return "integrity"
+    if "OperationalError" in names and _is_unavailable(error):
+        return "unavailable"
+    return "other" if "Error" in names else None
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    text = str(error).lower()
+    return any(
+        marker in text
+        for marker in (
+            "unable to open",
+            "readonly database",
+            "read-only",
+            "connection",
+            "could not connect",
+            "timeout expired",
+            "disk i/o",
+            "permission denied",
+            "no such host",
+            "name or service",
+        )
+    )

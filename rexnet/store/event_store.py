@@ -1,0 +1,364 @@
+"""The event store: runs, append (through :class:`RunWriter`), streaming reads and chain checks.
+
+One :class:`EventStore` wraps one database (SQLite file or PostgreSQL) given by URL; open it with
+:func:`open_store`, which also migrates the schema to head on first use. Reads stream in seq order
+with keyset pagination, so memory is bounded by ``chunk`` rows, never by the size of a run.
+
+Forks store only their own events (``seq > fork_seq``); :meth:`EventStore.read` of a fork returns
+those own events only. The shared prefix is read from the parent (``parent_run_id`` up to
+``fork_seq``), which the replay layer stitches together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import exc
+
+from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.errors import DatabaseUnavailable, IntegrityError, RunNotFound, StoreError
+from rexnet.store.engine import create_engine_for, parse_url, redact, translated
+from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
+from rexnet.store.records import RunInfo, StoredEvent, scales
+from rexnet.store.schema import RUN_STATUSES, runs
+from rexnet.store.writer import RunWriter
+
+_BIGINT = 2**63
+
+
+class EventStore:
+    """The append-only ledger of runs and their events in one database.
+
+    Args:
+        engine: a SQLAlchemy engine made by :func:`rexnet.store.engine.create_engine_for`.
+
+    Prefer :func:`open_store`, which checks connectivity and migrates first.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._ph = "?" if self.dialect == "sqlite" else "%s"
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password hidden."""
+        return redact(self.engine.url)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventStore({self.url!r})"
+
+    # -- runs --------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        name: str | None,
+        scenario: dict[str, Any],
+        seed: int,
+        code_version: str,
+        market: dict[str, Any],
+        parent_run_id: str | None = None,
+        fork_seq: int | None = None,
+    ) -> RunInfo:
+        """Record a new, empty run (status ``running``).
+
+        A fork names its parent and ``fork_seq``, the last seq of the parent's history it shares
+        (``-1`` shares nothing); its head starts at that seq and hash.
+
+        Raises:
+            RunNotFound: the parent does not exist.
+            IntegrityError: the name is taken.
+            ValueError: inconsistent fork arguments or a seed outside 64-bit range.
+        """
+        if (parent_run_id is None) != (fork_seq is None):
+            raise ValueError("parent_run_id and fork_seq go together")
+        if not -_BIGINT <= seed < _BIGINT:
+            raise ValueError(f"seed {seed} does not fit in 64 bits")
+        head_seq, head_hash = -1, GENESIS
+        if parent_run_id is not None and fork_seq is not None:
+            parent = self._run_by_id(parent_run_id)
+            if not -1 <= fork_seq <= parent.head_seq:
+                raise ValueError(
+                    f"fork_seq {fork_seq} is outside run {parent_run_id} (head {parent.head_seq})"
+                )
+            head_seq, head_hash = fork_seq, self._hash_at(parent, fork_seq)
+        run_id = uuid.uuid4().hex[:12]
+        values = {
+            "run_id": run_id,
+            "name": name,
+            "parent_run_id": parent_run_id,
+            "fork_seq": fork_seq,
+            "scenario": orjson.dumps(scenario, option=orjson.OPT_SORT_KEYS).decode(),
+            "seed": seed,
+            "code_version": code_version,
+            "market": orjson.dumps(market, option=orjson.OPT_SORT_KEYS).decode(),
+            **scales(market),
+            "status": "running",
+            "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "head_seq": head_seq,
+            "head_hash": head_hash,
+            "events": head_seq + 1,
+        }
+        try:
+            with translated(self.engine.url, "cannot create run"), self._write() as conn:
+                conn.execute(sa.insert(runs).values(**values))
+        except IntegrityError:
+            if name is not None and self._find(name, by_name=True):
+                raise IntegrityError(f"a run named {name!r} already exists") from None
+            raise
+        return self._run_by_id(run_id)
+
+    def get_run(self, ref: str) -> RunInfo:
+        """The run whose id or unique name is ``ref``.
+
+        Raises:
+            RunNotFound: no such run, or ``ref`` is one run's id and another's name.
+        """
+        with translated(self.engine.url, "cannot read runs"), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs).where(sa.or_(runs.c.run_id == ref, runs.c.name == ref))).all()
+        if not rows:
+            raise RunNotFound(f"no run {ref!r}")
+        if len(rows) > 1:
+            raise RunNotFound(f"run name {ref!r} is ambiguous")
+        return RunInfo.from_row(rows[0])
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, in creation order."""
+        with translated(self.engine.url, "cannot read runs"), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)).all()
+        return [RunInfo.from_row(row) for row in rows]
+
+    def set_status(self, run_id: str, status: str) -> None:
+        """Set a run's status (``running``, ``completed`` or ``failed``).
+
+        Raises:
+            ValueError: unknown status.
+            RunNotFound: no run ``run_id``.
+        """
+        if status not in RUN_STATUSES:
+            raise ValueError(f"status must be one of {RUN_STATUSES}, not {status!r}")
+        with translated(self.engine.url, f"run {run_id}: cannot set status"), self._write() as conn:
+            count = conn.execute(
+                sa.update(runs).where(runs.c.run_id == run_id).values(status=status)
+            ).rowcount
+        if count != 1:
+            raise RunNotFound(f"no run {run_id!r}")
+
+    def head(self, run_id: str) -> tuple[int, bytes]:
+        """``(head_seq, head_hash)`` of a run as committed.
+
+        Raises:
+            RunNotFound: no run ``run_id``.
+        """
+        with translated(self.engine.url, "cannot read runs"), self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(runs.c.head_seq, runs.c.head_hash).where(runs.c.run_id == run_id)
+            ).first()
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        return row[0], bytes(row[1])
+
+    # -- events ------------------------------------------------------------------------------------
+    def writer(self, run_id: str, *, batch_size: int = 5000) -> RunWriter:
+        """A writer appending to ``run_id`` from its current head (see :class:`RunWriter`).
+
+        Raises:
+            RunNotFound: no run ``run_id``.
+        """
+        return RunWriter(self, run_id, batch_size=batch_size)
+
+    def read(
+        self,
+        run_id: str,
+        *,
+        from_seq: int = 0,
+        to_seq: int | None = None,
+        types: Collection[str] | None = None,
+        to_t_ms: int | None = None,
+        chunk: int = 10_000,
+    ) -> Iterator[StoredEvent]:
+        """Stream a run's stored events in seq order (own events only for a fork).
+
+        Args:
+            run_id: the run id (not a name; resolve names with :meth:`get_run`).
+            from_seq: first seq to return.
+            to_seq: last seq to return (inclusive).
+            types: only events of these type names.
+            to_t_ms: only events with ``t_ms <= to_t_ms``.
+            chunk: rows fetched per query (the memory bound).
+        """
+        if types is not None and not types:
+            return
+        ph = self._ph
+        where = [f"run_id = {ph}", f"seq >= {ph}"]
+        tail: list[Any] = []
+        if to_seq is not None:
+            where.append(f"seq <= {ph}")
+            tail.append(to_seq)
+        if to_t_ms is not None:
+            where.append(f"t_ms <= {ph}")
+            tail.append(to_t_ms)
+        if types is not None:
+            types = sorted(set(types))
+            where.append(f"type IN ({', '.join([ph] * len(types))})")
+            tail.extend(types)
+        sql = (
+            "SELECT run_id, seq, t_ms, type, version, payload, hash FROM events "
+            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT {int(chunk)}"
+        )
+        make = StoredEvent._make
+        seq = from_seq
+        while True:
+            with translated(self.engine.url, f"run {run_id}: cannot read events"):
+                with self.engine.connect() as conn:
+                    cursor = conn.connection.cursor()
+                    try:
+                        cursor.execute(sql, (run_id, seq, *tail))
+                        rows = cursor.fetchall()
+                    finally:
+                        cursor.close()
+            if rows and not isinstance(rows[0][6], bytes):  # a driver handing out memoryview
+                rows = [(*row[:6], bytes(row[6])) for row in rows]
+            yield from map(make, rows)
+            if len(rows) < chunk:
+                return
+            seq = rows[-1][1] + 1
+
+    def verify_chain(self, run_id: str) -> int | None:
+        """Recompute the run's hash chain from the stored payload text.
+
+        Starts from ``GENESIS`` (or, for a fork, the parent's hash at ``fork_seq``) and also checks
+        that seqs are dense and that the run's recorded head matches the last event.
+
+        Returns:
+            The first seq whose stored hash does not match (or that is missing or unexpected),
+            or ``None`` when the whole chain is intact.
+
+        Raises:
+            RunNotFound: no run ``run_id``.
+        """
+        info = self._run_by_id(run_id)
+        if info.parent_run_id is not None and info.fork_seq is not None:
+            prev, expected = (
+                self._hash_at(self._run_by_id(info.parent_run_id), info.fork_seq),
+                info.fork_seq + 1,
+            )
+        else:
+            prev, expected = GENESIS, 0
+        for row in self.read(run_id, from_seq=min(expected, 0)):
+            if row.seq != expected or row.seq > info.head_seq:
+                return min(row.seq, expected)
+            prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
+            if prev != row.hash:
+                return row.seq
+            expected += 1
+        if expected <= info.head_seq:
+            return expected
+        if prev != info.head_hash or info.events != info.head_seq + 1:
+            return info.head_seq
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+        with self.engine.connect() as conn:
+            conn.execution_options(rexnet_write=True)
+            with conn.begin():
+                yield conn
+
+    def _find(self, ref: str, *, by_name: bool = False) -> RunInfo | None:
+        column = runs.c.name if by_name else runs.c.run_id
+        with translated(self.engine.url, "cannot read runs"), self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(column == ref)).first()
+        return None if row is None else RunInfo.from_row(row)
+
+    def _run_by_id(self, run_id: str) -> RunInfo:
+        info = self._find(run_id)
+        if info is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        return info
+
+    def _hash_at(self, info: RunInfo, seq: int) -> bytes:
+        """The chain hash of ``info``'s history at ``seq`` (following fork parents)."""
+        while info.fork_seq is not None and info.parent_run_id is not None and seq <= info.fork_seq:
+            info = self._run_by_id(info.parent_run_id)
+        if seq < 0:
+            return GENESIS
+        with translated(self.engine.url, "cannot read events"), self.engine.connect() as conn:
+            value = conn.execute(
+                sa.text("SELECT hash FROM events WHERE run_id = :r AND seq = :s"),
+                {"r": info.run_id, "s": seq},
+            ).scalar()
+        if value is None:
+            raise StoreError(f"run {info.run_id}: no event {seq}")
+        return bytes(value)
+
+
+def open_store(url: str) -> EventStore:
+    """Open the event store at ``url``, migrating its schema to head on first use.
+
+    Raises:
+        DatabaseUnavailable: malformed URL, unknown driver, unreachable server, unwritable file.
+        SchemaTooNew: the database was migrated by a newer RexNet.
+    """
+    parsed = parse_url(url)
+    engine = create_engine_for(parsed)
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+        check_revision(revision)
+        if revision != head_revision():
+            with engine.connect().execution_options(rexnet_write=True) as conn, conn.begin():
+                upgrade_connection(conn)
+    except exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return EventStore(engine)
+
+
+def upgrade(url: str) -> tuple[str | None, str]:
+    """Migrate the database at ``url`` to head (``rexnet db upgrade``).
+
+    Returns:
+        ``(from_revision, to_revision)``; equal when it was already at head.
+
+    Raises:
+        DatabaseUnavailable: as :func:`open_store`.
+        SchemaTooNew: the database was migrated by a newer RexNet.
+    """
+    parsed = parse_url(url)
+    engine = create_engine_for(parsed)
+    try:
+        with engine.connect().execution_options(rexnet_write=True) as conn, conn.begin():
+            return upgrade_connection(conn)
+    except exc.SQLAlchemyError as error:
+        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+    finally:
+        engine.dispose()
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        error = error.orig
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
