@@ -146,7 +146,7 @@ def bench_raw(tmp: Path, events: list[Any], batch: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
         conn.execute(f"PRAGMA {pragma}")
-    sql = "INSERT INTO events (run_id, seq, t_ms, type, version, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    sql = "INSERT INTO event_log (run_id, seq, t_ms, type, version, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
     start = time.perf_counter()
     for i in range(0, len(rows), batch):
         conn.execute("BEGIN")
@@ -166,7 +166,7 @@ def bench_raw_multirow(tmp: Path, events: list[Any], batch: int) -> float:
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
         conn.execute(f"PRAGMA {pragma}")
     n = 128
-    cols = "INSERT INTO events (run_id, seq, t_ms, type, version, payload, hash) VALUES "
+    cols = "INSERT INTO event_log (run_id, seq, t_ms, type, version, payload, hash) VALUES "
     many = cols + ", ".join(["(?1, ?, ?, ?, ?, ?, ?)"] * n)  # the run id bound once, as the writer does
     short = [row[1:] for row in rows]
     start = time.perf_counter()

@@ -219,7 +219,7 @@ class EventStore:
             where.append(f"type IN ({', '.join([ph] * len(types))})")
             tail.extend(types)
         sql = (
-            "SELECT run_id, seq, t_ms, type, version, payload, hash FROM events "
+            "SELECT run_id, seq, t_ms, type, version, payload, hash FROM event_log "
             f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT {int(chunk)}"
         )
         make = StoredEvent._make
@@ -303,7 +303,7 @@ class EventStore:
             return GENESIS
         with translated(self.engine.url, "cannot read events"), self.engine.connect() as conn:
             value = conn.execute(
-                sa.text("SELECT hash FROM events WHERE run_id = :r AND seq = :s"),
+                sa.text("SELECT hash FROM event_log WHERE run_id = :r AND seq = :s"),
                 {"r": info.run_id, "s": seq},
             ).scalar()
         if value is None:

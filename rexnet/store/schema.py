@@ -49,8 +49,9 @@ runs = sa.Table(
     sa.Index("ix_runs_name", "name", unique=True),
 )
 
-events = sa.Table(
-    "events",
+#: The physical log. Users read the ``events`` view (migration 0003), which adds forks' inherited prefixes.
+event_log = sa.Table(
+    "event_log",
     metadata,
     # The foreign key refuses rows of unknown runs, which append-only would make permanent. It is
     # not free (about 5% of an append on SQLite, about half of one on PostgreSQL, where it is a

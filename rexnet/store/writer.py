@@ -36,15 +36,15 @@ if TYPE_CHECKING:
     from rexnet.store.event_store import EventStore
 
 _COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
-_INSERT_ONE = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ONE = f"INSERT INTO event_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 #: Rows per multi-row INSERT on SQLite: one statement step inserts them all, which roughly
 #: halves the per-row cost of executemany (7 x 128 = 896 bound variables, far below the limit).
 _ROWS_PER_INSERT = 128
 #: ``?1`` (the run id) is bound once per statement and reused by every row.
-_INSERT_MANY = f"INSERT INTO events ({_COLUMNS}) VALUES " + ", ".join(
+_INSERT_MANY = f"INSERT INTO event_log ({_COLUMNS}) VALUES " + ", ".join(
     ["(?1, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
 )
-_COPY = f"COPY events ({_COLUMNS}) FROM STDIN"
+_COPY = f"COPY event_log ({_COLUMNS}) FROM STDIN"
 
 _OPT = orjson.OPT_SORT_KEYS
 _dumps = orjson.dumps
@@ -266,9 +266,9 @@ class RunWriter:
 
 
 def _is_duplicate(error: BaseException | None) -> bool:
-    """Whether a driver error is a primary-key clash on ``events`` (another writer's seq)."""
+    """Whether a driver error is a primary-key clash on ``event_log`` (another writer's seq)."""
     if isinstance(error, sa.exc.DBAPIError):
         error = error.orig
     if getattr(error, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
         return True
-    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed: events" in str(error)
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed: event_log" in str(error)

@@ -233,10 +233,10 @@ def test_read_is_lazy(store):
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE events SET payload = '{}' WHERE seq = 1",
-        "UPDATE events SET seq = seq + 1000",
-        "DELETE FROM events WHERE seq = 1",
-        "DELETE FROM events",
+        "UPDATE event_log SET payload = '{}' WHERE seq = 1",
+        "UPDATE event_log SET seq = seq + 1000",
+        "DELETE FROM event_log WHERE seq = 1",
+        "DELETE FROM event_log",
     ],
 )
 def test_database_refuses_changing_events(store, db_url, sql):
@@ -262,7 +262,7 @@ def test_database_refuses_changing_events(store, db_url, sql):
         ("UPDATE runs SET created_at = '2000-01-01'", "settled facts"),
         ("UPDATE runs SET money_scale = '1'", "settled facts"),
         ("UPDATE runs SET head_seq = head_seq - 1, events = events - 1", "only move forward"),
-        ("UPDATE runs SET head_hash = events.hash FROM events WHERE events.seq = 0", "only move forward"),
+        ("UPDATE runs SET head_hash = event_log.hash FROM event_log WHERE event_log.seq = 0", "only move forward"),
         ("DELETE FROM runs", "cannot be deleted"),
     ],
 )
@@ -307,7 +307,7 @@ def test_a_seq_taken_behind_the_heads_back_is_a_concurrency_error(store, db_url)
     try:
         with engine.begin() as conn:  # a row written without moving the run's head
             conn.execute(
-                sa.text("INSERT INTO events VALUES (:r, 0, 0, 'unit_opened', 1, :p, :h)"),
+                sa.text("INSERT INTO event_log VALUES (:r, 0, 0, 'unit_opened', 1, :p, :h)"),
                 {"r": run.run_id, "p": '{"unit":1}', "h": bytes(32)},
             )
     finally:
@@ -380,7 +380,7 @@ def test_fork_starts_at_the_parents_hash_and_stores_only_its_own_events(store):
 # -- tamper detection -------------------------------------------------------------------------------------
 def _drop_event_triggers(conn: sa.Connection) -> None:
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("DROP TRIGGER events_append_only ON events")
+        conn.exec_driver_sql("DROP TRIGGER events_append_only ON event_log")
     else:
         conn.exec_driver_sql("DROP TRIGGER events_no_update")
         conn.exec_driver_sql("DROP TRIGGER events_no_delete")
@@ -396,7 +396,7 @@ def test_verify_chain_finds_a_changed_byte(store, db_url):
         with engine.begin() as conn:
             _drop_event_triggers(conn)
             conn.execute(
-                sa.text("UPDATE events SET payload = :p WHERE run_id = :r AND seq = 8"),
+                sa.text("UPDATE event_log SET payload = :p WHERE run_id = :r AND seq = 8"),
                 {"p": forged, "r": run.run_id},
             )
     finally:
@@ -410,7 +410,7 @@ def test_verify_chain_finds_a_missing_event(store, db_url):
     try:
         with engine.begin() as conn:
             _drop_event_triggers(conn)
-            conn.execute(sa.text("DELETE FROM events WHERE run_id = :r AND seq >= 9"), {"r": run.run_id})
+            conn.execute(sa.text("DELETE FROM event_log WHERE run_id = :r AND seq >= 9"), {"r": run.run_id})
     finally:
         engine.dispose()
     assert store.verify_chain(run.run_id) == 9

@@ -113,11 +113,11 @@ def test_audit_detects_tampering_once_triggers_are_dropped(ingested):
     path = db.removeprefix("sqlite:///")
     con = sqlite3.connect(path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("UPDATE events SET payload = payload WHERE seq = 3")
+        con.execute("UPDATE event_log SET payload = payload WHERE seq = 3")
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         con.execute(f'DROP TRIGGER "{name}"')
-    seq, payload = con.execute("SELECT seq, payload FROM events WHERE type = 'trade'").fetchone()
-    con.execute("UPDATE events SET payload = ? WHERE seq = ?", (payload.replace('"qty":500', '"qty":600'), seq))
+    seq, payload = con.execute("SELECT seq, payload FROM event_log WHERE type = 'trade'").fetchone()
+    con.execute("UPDATE event_log SET payload = ? WHERE seq = ?", (payload.replace('"qty":500', '"qty":600'), seq))
     con.commit()
     con.close()
     result = invoke(db, "audit", "demo")

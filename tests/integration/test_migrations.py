@@ -53,7 +53,7 @@ def test_empty_database_to_head(db_url):
     try:
         with engine.connect() as conn:
             assert current_revision(conn) == head_revision()
-            assert {"runs", "events"} <= set(sa.inspect(conn).get_table_names())
+            assert {"runs", "event_log"} <= set(sa.inspect(conn).get_table_names())
             assert triggers(conn) == TRIGGERS[conn.dialect.name]
     finally:
         engine.dispose()
@@ -89,7 +89,7 @@ def test_downgrade_to_base_and_back(db_url):
             command.downgrade(alembic_config(conn), "base")
         with engine.connect() as conn:
             assert current_revision(conn) is None
-            assert not {"runs", "events"} & set(sa.inspect(conn).get_table_names())
+            assert not {"runs", "event_log"} & set(sa.inspect(conn).get_table_names())
             assert triggers(conn) == set()
     finally:
         engine.dispose()
@@ -102,7 +102,7 @@ def test_events_table_is_clustered_on_sqlite(tmp_path):
     engine = create_engine_for(url)
     try:
         with engine.connect() as conn:
-            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'events'").scalar()
+            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'event_log'").scalar()
     finally:
         engine.dispose()
     assert "WITHOUT ROWID" in sql
