@@ -1,0 +1,395 @@
+"""The LOB-3D exchange: one continuous double auction per delivery unit of a rolling window.
+
+Event-sourced and pure: :meth:`Exchange.decide` turns a command into events without touching
+the state; :meth:`Exchange.apply` is the only thing that changes the state, one event at a time;
+:meth:`Exchange.handle` does both (after :meth:`Exchange.advance` has run the clock up to the
+command's ``t``). Folding a stored log through ``apply`` therefore rebuilds the live state. No I/O,
+no clock and no randomness of its own: time arrives in commands and in ``advance(t_ms)``.
+
+Decisions this module makes where DESIGN.md leaves room (all are pinned by tests):
+
+* **Market order on an empty opposite side** is rejected (``no_liquidity``), with no
+  ``order_accepted``. If the opposite side has orders (even only the agent's own, which
+  self-trade prevention may then cancel) the order is accepted and any rest is cancelled
+  (``market_remainder``). A market order is accepted with ``price=None`` and ``tif="ioc"``.
+* **Shrink** sets the remaining quantity of every order under the ref that is above ``qty`` to
+  ``qty`` (seats already at or below it are left alone); if none is above, ``not_a_reduction``.
+  ``qty <= 0`` is rejected (``non_positive_qty``): shrink never removes an order, cancel does.
+* **Validation order**: unit (``unit_closed`` if ``t`` is at or after its gate, else
+  ``unit_not_open``), set shape (``bad_set``), price, quantity, lot, duplicate live ref.
+  A malformed ``side`` or ``tif`` is a programming error (the edges validate them) and raises.
+* **Clock**: at one instant, gate closures come first, then call auctions (by unit), then unit
+  openings; a unit never clears an auction at the instant it closes or opens.
+* **Call auctions** (``auction_mode="periodic"``, or ``opening_auction``): a unit in auction phase
+  collects orders without matching and is cleared at every multiple of ``auction_period_seconds``
+  (strictly after its opening); with ``opening_auction`` in continuous mode it matches
+  continuously after its first auction. IOC, FOK and market orders are rejected in auction phase
+  (reason ``auction_phase``). The clearing rule is in :mod:`rexnet.exchange.auction`.
+* A unit's positions are dropped at its gate closure (its ``reservation_fixed`` events carry them
+  on), so memory is bounded by the open window: ``position()`` of a closed unit is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Shrink
+from rexnet.domain.events import (
+    EVENT_CLASSES,
+    AuctionCleared,
+    GateClosed,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderShrunk,
+    ReservationFixed,
+    TradeExecuted,
+    UnitOpened,
+)
+from rexnet.domain.market import MarketSpec
+from rexnet.exchange import auction
+from rexnet.exchange.book import Book, RestingOrder
+from rexnet.exchange.decision import CommandDecider, Event, ExchangeError
+from rexnet.exchange.matching import crosses
+from rexnet.exchange.state import INF, ExchangeState, LiveOrder
+
+Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink
+
+
+class Exchange(CommandDecider):
+    """The LOB-3D exchange of one run: decide, apply, advance and read-only queries."""
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        # Units with t < gate at t=0 are the first to open; none ever opens when the gate lead
+        # is at least the whole window (its opening instant would not precede its gate).
+        self._can_open = spec.gate_lead_ms < spec.horizon * spec.unit_ms
+        self.state = ExchangeState(spec.gate_lead_ms // spec.unit_ms + 1)
+        self._lot = spec.lot_units
+        self._stp = spec.self_trade
+        self._periodic = spec.auction_mode == "periodic"
+        self._auction_on_open = self._periodic or spec.opening_auction
+        self._period = spec.auction_period_seconds * 1000
+        ignore = self._apply_nothing
+        self._appliers: dict[type, Callable[[Any], None]] = {cls: ignore for cls in EVENT_CLASSES}
+        self._appliers.update(
+            {
+                OrderAccepted: self._apply_accepted,
+                TradeExecuted: self._apply_trade,
+                OrderCancelled: self._apply_removed,
+                OrderExpired: self._apply_removed,
+                OrderShrunk: self._apply_shrunk,
+                UnitOpened: self._apply_unit_opened,
+                GateClosed: self._apply_gate_closed,
+                AuctionCleared: self._apply_auction_cleared,
+            }
+        )
+        self._deciders: dict[type, Callable[[Any], list[Event]]] = {
+            PlaceLimit: self._decide_limit,
+            PlaceMarket: self._decide_market,
+            PlaceSet: self._decide_set,
+            Cancel: self._decide_cancel,
+            Shrink: self._decide_shrink,
+        }
+        self._refresh_due()
+
+    # == commands ===============================================================================
+    def handle(self, cmd: Command) -> list[Event]:
+        """Run the clock to ``cmd.t``, then decide and apply ``cmd``; returns every event emitted."""
+        if cmd[0] >= self.state.due:
+            pre = self.advance(cmd[0])
+            pre.extend(self.handle(cmd))
+            return pre
+        try:
+            decider = self._deciders[cmd.__class__]
+        except KeyError:
+            raise ExchangeError(f"the exchange does not take {type(cmd).__name__} commands") from None
+        events = decider(cmd)
+        appliers = self._appliers
+        for e in events:
+            appliers[e.__class__](e)
+        return events
+
+    def decide(self, cmd: Command) -> list[Event]:
+        """The events ``cmd`` causes in the current state, without changing it (no clock advance)."""
+        try:
+            decider = self._deciders[type(cmd)]
+        except KeyError:
+            raise ExchangeError(f"the exchange does not take {type(cmd).__name__} commands") from None
+        return decider(cmd)
+
+    def apply(self, event: Event) -> None:
+        """Change the state by one event; events of other concerns (settlement, run) are ignored."""
+        try:
+            applier = self._appliers[type(event)]
+        except KeyError:
+            raise ExchangeError(f"not an event record: {event!r}") from None
+        applier(event)
+
+    # == clock ==================================================================================
+    def next_due_ms(self) -> int | None:
+        """Time of the next clock happening (gate closure, auction or opening); None if none."""
+        due = self.state.due
+        return None if due == INF else int(due)
+
+    def advance(self, t_ms: int) -> list[Event]:
+        """Decide and apply every clock happening with time <= ``t_ms``, in time order."""
+        s = self.state
+        out: list[Event] = []
+        appliers = self._appliers
+        while s.due <= t_ms:
+            events = self._decide_clock()
+            for e in events:
+                appliers[type(e)](e)
+            out.extend(events)
+        return out
+
+    def _decide_clock(self) -> list[Event]:
+        """Events of the first pending clock happening (at ``state.due``)."""
+        s = self.state
+        spec = self.spec
+        due = int(s.due)
+        if s.books:
+            first = next(iter(s.books.values()))
+            if spec.gate_ms(first.unit) == due:
+                return self._decide_gate(first, due)
+        for book in s.books.values():
+            if book.auction_due == due:
+                price, volume, trades = auction.clear(book, due, s.next_trade_id)
+                return [AuctionCleared(due, book.unit, price, volume), *trades]
+        return [UnitOpened(due, s.next_unit)]
+
+    def _decide_gate(self, book: Book, t: int) -> list[Event]:
+        unit = book.unit
+        out: list[Event] = [
+            OrderExpired(t, o.order_id, o.agent, unit, o.remaining)
+            for o in sorted(book.orders(), key=lambda o: o.order_id)
+        ]
+        out.extend(ReservationFixed(t, agent, unit, e) for agent, e in sorted(book.positions.items()) if e)
+        volume, notional = book.volume, book.notional
+        vwap = (2 * notional + volume) // (2 * volume) if volume else None  # half-up
+        out.append(GateClosed(t, unit, volume, vwap, notional))
+        return out
+
+    def _refresh_due(self) -> None:
+        s = self.state
+        spec = self.spec
+        due: float = INF
+        if s.books:
+            due = spec.gate_ms(next(iter(s.books)))
+            for book in s.books.values():
+                if book.auction_due is not None and book.auction_due < due:
+                    due = book.auction_due
+        if self._can_open:
+            due = min(due, spec.opens_at_ms(s.next_unit))
+        s.due = due
+
+    # == applying ===============================================================================
+    def _apply_nothing(self, event: Event) -> None:
+        pass
+
+    def _rest(self, book: Book, o: RestingOrder) -> None:
+        book.add(o)
+        refs = self.state.refs
+        key = (o.agent, o.ref)
+        lst = refs.get(key)
+        if lst is None:
+            refs[key] = [o]
+        else:
+            lst.append(o)
+
+    def _drop(self, book: Book, o: RestingOrder) -> None:
+        """Forget ``o`` (filled, cancelled or expired)."""
+        s = self.state
+        if o.level is not None:
+            book.remove(o)
+            key = (o.agent, o.ref)
+            lst = s.refs[key]
+            if len(lst) == 1:
+                del s.refs[key]
+            else:
+                lst.remove(o)
+        del s.orders[o.order_id]
+        if s.taker is o:
+            s.taker = None
+
+    def _settle_taker(self, book: Book) -> None:
+        """A good-till-gate incoming order rests as soon as nothing crosses it any more."""
+        taker = self.state.taker
+        if taker is None or taker.tif != "gtc":
+            return
+        assert taker.price is not None  # a gtc order is a limit order
+        if not crosses(book, taker.side, taker.price):
+            self.state.taker = None
+            self._rest(book, taker)
+
+    def _apply_accepted(self, e: OrderAccepted) -> None:
+        t, oid, ref, agent, side, unit, price, qty, tif, set_ref = e
+        s = self.state
+        book = s.books[unit]
+        o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
+        s.orders[oid] = o
+        s.next_order_id = oid + 1
+        if tif != "gtc":
+            s.taker = o
+            return
+        # An order that crosses is the taker until its trades are applied (_settle_taker).
+        crossing_possible = book.auction_due is None
+        if side == "buy":
+            keys = book.ask_px
+            if crossing_possible and keys and -keys[-1] <= price:
+                s.taker = o
+                return
+            level = book.bids.get(price)
+        else:
+            keys = book.bid_px
+            if crossing_possible and keys and keys[-1] >= price:
+                s.taker = o
+                return
+            level = book.asks.get(price)
+        if level is None:
+            book.add(o)
+        else:  # Book.add, inlined for the commonest case: join an existing level's queue
+            tail = level.tail
+            o.level = level
+            o.prev = tail
+            tail.next = o  # type: ignore[union-attr]
+            level.tail = o
+            level.qty += qty
+            level.count += 1
+        key = (agent, ref)
+        lst = s.refs.get(key)
+        if lst is None:
+            s.refs[key] = [o]
+        else:
+            lst.append(o)
+
+    def _apply_trade(self, e: TradeExecuted) -> None:
+        t, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = e
+        s = self.state
+        book = s.books[unit]
+        s.next_trade_id = tid + 1
+        book.volume += qty
+        book.notional += price * qty
+        book.last_price = price
+        pos = book.positions
+        pos[seller] = pos.get(seller, 0) + qty
+        pos[buyer] = pos.get(buyer, 0) - qty
+        orders = s.orders
+        taker = s.taker
+        if aggressor is None or taker is None:  # a call-auction fill: both orders rest
+            for o in (orders[buy_id], orders[sell_id]):
+                if o.remaining > qty:
+                    o.remaining -= qty
+                    o.level.qty -= qty  # type: ignore[union-attr]
+                else:
+                    self._drop(book, o)
+            return
+        # Continuous: the taker is the aggressor's order; the other one rests in the book.
+        o = orders[sell_id if aggressor == "buy" else buy_id]
+        if o.remaining > qty:
+            o.remaining -= qty
+            o.level.qty -= qty  # type: ignore[union-attr]
+        else:
+            del orders[o.order_id]
+            book.remove(o)
+            key = (o.agent, o.ref)
+            lst = s.refs[key]
+            if len(lst) == 1:
+                del s.refs[key]
+            else:
+                lst.remove(o)
+        rem = taker.remaining - qty
+        taker.remaining = rem
+        if rem == 0:
+            del orders[taker.order_id]
+            s.taker = None
+        elif taker.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
+            if aggressor == "buy":
+                keys = book.ask_px
+                if keys and -keys[-1] <= taker.price:  # type: ignore[operator]  # gtc: priced
+                    return
+            else:
+                keys = book.bid_px
+                if keys and keys[-1] >= taker.price:  # type: ignore[operator]
+                    return
+            s.taker = None
+            self._rest(book, taker)
+
+    def _apply_removed(self, e: OrderCancelled | OrderExpired) -> None:
+        s = self.state
+        o = s.orders.pop(e[1])
+        book = s.books[o.unit]
+        if o.level is not None:
+            book.remove(o)
+            key = (o.agent, o.ref)
+            lst = s.refs[key]
+            if len(lst) == 1:
+                del s.refs[key]
+            else:
+                lst.remove(o)
+        taker = s.taker
+        if taker is not None:
+            if taker is o:
+                s.taker = None
+            else:
+                self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
+
+    def _apply_shrunk(self, e: OrderShrunk) -> None:
+        o = self.state.orders[e[1]]
+        level = o.level
+        assert level is not None
+        level.qty -= o.remaining - e.remaining
+        o.remaining = e.remaining
+
+    def _apply_unit_opened(self, e: UnitOpened) -> None:
+        s = self.state
+        book = Book(e.unit)
+        if self._auction_on_open:
+            book.auction_due = (e.t // self._period + 1) * self._period
+        s.books[e.unit] = book
+        s.next_unit = e.unit + 1
+        self._refresh_due()
+
+    def _apply_gate_closed(self, e: GateClosed) -> None:
+        del self.state.books[e.unit]
+        self._refresh_due()
+
+    def _apply_auction_cleared(self, e: AuctionCleared) -> None:
+        book = self.state.books[e.unit]
+        book.auction_due = (e.t // self._period + 1) * self._period if self._periodic else None
+        self._refresh_due()
+
+    # == read-only queries ======================================================================
+    def best_bid(self, unit: int) -> int | None:
+        book = self.state.books.get(unit)
+        return None if book is None else book.best_bid()
+
+    def best_ask(self, unit: int) -> int | None:
+        book = self.state.books.get(unit)
+        return None if book is None else book.best_ask()
+
+    def depth(self, unit: int) -> dict[str, Any]:
+        """``{"unit", "bids": [(price, qty, n_orders), ...], "asks": [...]}``, best level first."""
+        book = self.state.books.get(unit)
+        return {"unit": unit, "bids": [], "asks": []} if book is None else book.depth()
+
+    def open_units(self) -> list[int]:
+        return list(self.state.books)
+
+    def position(self, agent: str, unit: int) -> int:
+        """Meter units sold minus bought by ``agent`` in open ``unit`` so far (0 once it closed)."""
+        book = self.state.books.get(unit)
+        return 0 if book is None else book.positions.get(agent, 0)
+
+    def live_orders(self, agent: str) -> list[LiveOrder]:
+        """The agent's resting orders, by order id."""
+        found = [
+            LiveOrder(o.order_id, o.ref, o.unit, o.side, o.price, o.remaining)  # type: ignore[arg-type]
+            for (a, _), lst in self.state.refs.items()
+            if a == agent
+            for o in lst
+        ]
+        found.sort()
+        return found

@@ -1,0 +1,117 @@
+"""Continuous matching: walk a book read-only and say which trades an incoming order makes.
+
+Price-time priority: the opposite side is walked from its best level, each level from its oldest
+order; every fill is at the *resting* order's price. Nothing here changes the book: the trades
+(and self-trade cancels) are returned as events and only applying them changes the book.
+
+Self-trade prevention (``MarketSpec.self_trade``), when the incoming order meets a resting
+order of the same agent:
+
+* ``cancel_resting`` (default): the resting order is cancelled (reason ``self_trade``) and the
+  walk goes on;
+* ``cancel_incoming``: the walk stops; the caller cancels the incoming remainder (``self_trade``);
+* ``cancel_both``: the resting order is cancelled and the walk stops as for ``cancel_incoming``;
+* ``allow``: the agent trades with itself (its position does not change).
+"""
+
+from __future__ import annotations
+
+from rexnet.domain.events import OrderCancelled, TradeExecuted
+from rexnet.exchange.book import Book
+
+_NEG_INF = float("-inf")
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot path)
+
+
+def match(
+    book: Book,
+    t: int,
+    oid: int,
+    agent: str,
+    side: str,
+    limit: int | None,
+    qty: int,
+    tid: int,
+    stp: str,
+    out: list,
+) -> tuple[int, int, bool]:
+    """Append the trades (and self-trade cancels) of an incoming order to ``out``.
+
+    Args:
+        limit: the limit price, ``None`` for a market order.
+        tid: the id of the first trade.
+
+    Returns:
+        ``(remaining, next_trade_id, stopped_by_self_trade)``.
+    """
+    unit = book.unit
+    rem = qty
+    append = out.append
+    # Both sides use keys that grow towards the best price (asks are stored negated), so
+    # "this level crosses" is ``key >= lim`` either way.
+    if side == "buy":
+        keys, levels, sign = book.ask_px, book.asks, -1
+        lim = _NEG_INF if limit is None else -limit
+    else:
+        keys, levels, sign = book.bid_px, book.bids, 1
+        lim = _NEG_INF if limit is None else limit
+    is_buy = sign < 0
+    for key in reversed(keys):
+        if key < lim:
+            break
+        price = sign * key
+        o = levels[price].head
+        while o is not None:
+            if o.agent == agent and stp != "allow":
+                if stp == "cancel_incoming":
+                    return rem, tid, True
+                append(_new(OrderCancelled, (t, o.order_id, o.agent, unit, o.remaining, "self_trade")))
+                if stp == "cancel_both":
+                    return rem, tid, True
+                o = o.next
+                continue
+            avail = o.remaining
+            fill = avail if avail < rem else rem
+            if is_buy:
+                trade = (t, tid, unit, price, fill, oid, o.order_id, agent, o.agent, "buy")
+            else:
+                trade = (t, tid, unit, price, fill, o.order_id, oid, o.agent, agent, "sell")
+            append(_new(TradeExecuted, trade))
+            tid += 1
+            rem -= fill
+            if rem == 0:
+                return 0, tid, False
+            o = o.next
+    return rem, tid, False
+
+
+def fillable(book: Book, agent: str, side: str, limit: int, qty: int, stp: str) -> bool:
+    """Whether a fill-or-kill order of ``qty`` would fill completely now (read-only walk)."""
+    if side == "buy":
+        keys, levels, sign, lim = book.ask_px, book.asks, -1, -limit
+    else:
+        keys, levels, sign, lim = book.bid_px, book.bids, 1, limit
+    need = qty
+    for key in reversed(keys):
+        if key < lim:
+            break
+        o = levels[sign * key].head
+        while o is not None:
+            if o.agent == agent and stp != "allow":
+                if stp != "cancel_resting":
+                    return False  # the walk would stop here
+            else:
+                need -= o.remaining
+                if need <= 0:
+                    return True
+            o = o.next
+    return False
+
+
+def crosses(book: Book, side: str, price: int) -> bool:
+    """Whether a limit order at ``price`` would meet the opposite side's best price."""
+    if side == "buy":
+        keys = book.ask_px
+        return bool(keys) and -keys[-1] <= price
+    keys = book.bid_px
+    return bool(keys) and keys[-1] >= price
