@@ -385,10 +385,10 @@ class Exchange(CommandDecider):
 
     def live_orders(self, agent: str) -> list[LiveOrder]:
         """The agent's resting orders, by order id."""
+        mine = self.state.refs.by_agent.get(agent, {})
         found = [
             LiveOrder(o.order_id, o.ref, o.unit, o.side, o.price, o.remaining)  # type: ignore[arg-type]
-            for (a, _), lst in self.state.refs.items()
-            if a == agent
+            for lst in mine.values()
             for o in lst
         ]
         found.sort()

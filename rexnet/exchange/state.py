@@ -25,6 +25,38 @@ class LiveOrder(NamedTuple):
     remaining: int
 
 
+class RefIndex(dict):  # type: ignore[type-arg]
+    """``(agent, ref) -> resting orders``, also indexed by agent.
+
+    Agents ask for their own live orders on every wake-up; scanning every ref of the exchange
+    for that made a simulation quadratic in its population. Only inserting and deleting a key
+    pay for the second index: lookups stay plain dict lookups on the hot path.
+    """
+
+    __slots__ = ("by_agent",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_agent: dict[str, dict[str, list[RestingOrder]]] = {}
+
+    def __setitem__(self, key: tuple[str, str], orders: list[RestingOrder]) -> None:
+        super().__setitem__(key, orders)
+        agent, ref = key
+        mine = self.by_agent.get(agent)
+        if mine is None:
+            self.by_agent[agent] = {ref: orders}
+        else:
+            mine[ref] = orders
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        super().__delitem__(key)
+        agent, ref = key
+        mine = self.by_agent[agent]
+        del mine[ref]
+        if not mine:
+            del self.by_agent[agent]
+
+
 class ExchangeState:
     """Open books, resting orders and counters of one exchange. Changed only by ``Exchange.apply``.
 
@@ -44,7 +76,7 @@ class ExchangeState:
     def __init__(self, first_unit: int) -> None:
         self.books: dict[int, Book] = {}
         self.orders: dict[int, RestingOrder] = {}
-        self.refs: dict[tuple[str, str], list[RestingOrder]] = {}
+        self.refs = RefIndex()
         self.next_order_id = 1
         self.next_trade_id = 1
         self.next_unit = first_unit
