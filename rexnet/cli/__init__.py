@@ -72,6 +72,6 @@ def main() -> None:
     cli.main(prog_name="rexnet", standalone_mode=True)
 
 
-from rexnet.cli import ledger, market, sim  # noqa: E402,F401  (registers the commands)
+from rexnet.cli import ledger, market, replay, sim  # noqa: E402,F401  (registers the commands)
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB", "os", "sys"]

@@ -9,6 +9,7 @@ from rexnet.cli.output import dumps, format_option, print_json, print_rows
 from rexnet.domain.display import event_display
 from rexnet.errors import CheckFailed
 from rexnet.replay.audit import audit_run
+from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
 
 
@@ -56,10 +57,13 @@ def runs(state, fmt: str) -> None:
 @format_option("table", "jsonl")
 @click.pass_obj
 def events(state, run_ref: str, types: tuple[str, ...], fmt: str) -> None:
-    """List a run's events in display units (kW, currency/MWh, currency)."""
+    """List a run's events in display units (kW, currency/MWh, currency).
+
+    A fork's history includes the events it shares with its parent (seq <= fork_seq).
+    """
     run = state.run(run_ref)
     spec = run_spec(run)
-    stream = state.store.read(run.run_id, types=set(types) or None)
+    stream = read_history(state.store, run, types=set(types) or None)
     if fmt == "jsonl":
         for stored in stream:
             row = {"run_id": run.run_id, "seq": stored.seq, **event_display(stored.event(), spec)}

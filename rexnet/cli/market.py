@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import click
 
 from rexnet.cli import cli
@@ -12,6 +9,7 @@ from rexnet.cli.output import format_option, print_json, print_rows
 from rexnet.ingest import load_market, parse_commands
 from rexnet.recording import record_commands
 from rexnet.replay.accounts import Accounts
+from rexnet.replay.command_record import ingest_record
 from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
 
 _AT = click.option("--at", "at_seq", type=int, default=None, help="State after the event with this seq.")
@@ -30,8 +28,8 @@ def ingest(state, commands: str, market_file: str | None, name: str | None, fmt:
     """Run an external JSONL command stream through the exchange into a new run."""
     spec, market = load_market(market_file)
     parsed = parse_commands(commands, spec)  # everything is validated before anything is written
-    digest = hashlib.sha256(Path(commands).read_bytes()).hexdigest()
-    scenario = {"kind": "ingest", "source": Path(commands).name, "sha256": digest, "lines": parsed.lines}
+    # the parsed stream goes into the record so that verify and resume can re-execute the run
+    scenario = ingest_record(commands, parsed.commands, parsed.lines)
     summary = record_commands(state.store, parsed.commands, spec=spec, name=name, scenario=scenario)
     if fmt == "json":
         print_json(summary)

@@ -1,7 +1,8 @@
 """``rexnet audit``: check a run from its log alone.
 
-Two passes: the hash chain (any changed byte of any stored event shows up as the first seq whose
-hash no longer matches), then the settlement recomputation of
+Two passes over the run's full history (a fork's shared prefix included, read from its
+ancestors): the hash chain from ``GENESIS`` (any changed byte of any stored event shows up as the
+first seq whose hash no longer matches), then the settlement recomputation of
 :func:`rexnet.settlement.audit.audit_events` (reservations from trades, settlements from
 reservations, realizations and the recorded rules, and both conservation laws per unit).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rexnet.replay.decode import event_of
+from rexnet.replay.history import check_chain, read_history
 from rexnet.replay.projection import run_spec
 from rexnet.settlement.audit import audit_events
 
@@ -24,12 +27,12 @@ class AuditResult:
 
 def audit_run(store: Any, run: Any, *, limit: int = 10) -> AuditResult:
     """Audit one run; ``problems`` lists at most ``limit`` discrepancies, first ones first."""
-    bad = store.verify_chain(run.run_id)
+    bad = check_chain(store, run)
     if bad is not None:
         return AuditResult(False, f"run {run.run_id}: hash chain broken at seq {bad}",
                            [f"seq {bad}: stored hash does not match the event's bytes"])
     spec = run_spec(run)
-    report = audit_events(((s.seq, s.event()) for s in store.read(run.run_id)), spec)
+    report = audit_events(((s.seq, event_of(s)) for s in read_history(store, run)), spec)
     if report.ok:
         return AuditResult(True, f"run {run.run_id}: ok (hash chain intact; "
                                  f"{report.summary().removeprefix('audit ok: ')})")

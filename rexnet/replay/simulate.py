@@ -32,8 +32,15 @@ def with_overrides(scenario: Scenario, *, seed: int | None = None, units: int | 
 
 
 def run_scenario(store: Any, scenario: Scenario, *, name: str | None = None,
-                 progress: Progress | None = None, batch_size: int = 5000) -> dict[str, Any]:
-    """Simulate ``scenario`` (its ``run.seed``) into a new run; returns the summary."""
+                 progress: Progress | None = None, batch_size: int | None = None) -> dict[str, Any]:
+    """Simulate ``scenario`` (its ``run.seed``) into a new run; returns the summary.
+
+    ``batch_size`` defaults to ``REXNET_BATCH_SIZE`` (5000): events per committed transaction.
+    """
+    if batch_size is None:
+        from rexnet.replay.operations import batch_size as env_batch_size
+
+        batch_size = env_batch_size()
     spec = scenario.to_spec()
     seed = scenario.run.seed
     recorder = RunRecorder(store, name=name, scenario=scenario.to_record(), seed=seed, spec=spec,

@@ -135,15 +135,42 @@ class Simulation:
     def _build(self) -> None:
         numbers: dict[str, int] = {}
         members: list[tuple[str, Any]] = []
-        for group in self.scenario.population:
+        #: the population as it is now (forks may change a group's parameters from a time on)
+        self.groups: list[Any] = list(self.scenario.population)
+        #: agent ids of each group, by index in ``groups``
+        self.members: list[list[str]] = [[] for _ in self.groups]
+        for index, group in enumerate(self.scenario.population):
             for _ in range(group.count):
                 numbers[group.kind] = numbers.get(group.kind, 0) + 1
                 members.append((f"{group.kind}-{numbers[group.kind]:03d}", group))
+                self.members[index].append(members[-1][0])
+        self._numbers = numbers
         for agent, group in sorted(members, key=lambda m: m[0]):
             client = build_client(group, agent, self.spec, self.seed, self.shocks)
             self.clients[agent] = client
             self._kinds[agent] = group.kind
             self.brokers[agent] = self._broker(group, client)
+
+    def add_agent(self, index: int) -> str:
+        """Add one member to population group ``index`` from now on (for forks); returns its id.
+
+        The id takes the next free number of the group's kind (e.g. ``wind-025``), so no existing
+        agent is renamed; its RNG streams derive from the run seed and that id, so the other
+        agents' draws are unchanged. Its broker's first wake-up comes after the current time.
+        """
+        group = self.groups[index]
+        self._numbers[group.kind] = self._numbers.get(group.kind, 0) + 1
+        agent = f"{group.kind}-{self._numbers[group.kind]:03d}"
+        client = build_client(group, agent, self.spec, self.seed, self.shocks)
+        broker = self._broker(group, client)
+        # realizations walk ``clients`` in id order: keep the dict sorted
+        self.clients = dict(sorted({**self.clients, agent: client}.items()))
+        self._kinds = dict(sorted({**self._kinds, agent: group.kind}.items()))
+        self.brokers = dict(sorted({**self.brokers, agent: broker}.items()))
+        self.members[index].append(agent)
+        if self._started:
+            broker.start(self.kernel, self.submit)
+        return agent
 
     def _broker(self, group: Any, client: Client) -> Broker:
         common = dict(units=(self.first_unit, self.last_unit), wake_per_hour=group.wake_per_hour)
@@ -214,6 +241,10 @@ class Simulation:
 
     def _done(self) -> bool:
         return self._realized_through >= self.last_unit and not self._pending
+
+    def done(self) -> bool:
+        """Whether every unit is realized and settled (nothing more will be simulated)."""
+        return self._done()
 
     def add_shock(self, shock: Shock) -> None:
         """Apply a shock from now on (for forks): forecasts learn it from ``shock.at_ms``.

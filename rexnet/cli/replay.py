@@ -1,0 +1,133 @@
+"""History commands: ``replay`` (rebuild, optionally ``--verify``), ``fork`` and ``resume``."""
+
+from __future__ import annotations
+
+import click
+
+from rexnet.cli import cli
+from rexnet.cli.output import format_option, print_json
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Also re-simulate from the stored scenario + seed and compare hash chains (exit 1 on a divergence).",
+)
+@format_option("table", "json")
+@click.pass_obj
+def replay(state, run_ref: str, verify: bool, fmt: str) -> None:
+    """Rebuild a run's projections from its log and print a summary."""
+    from rexnet.replay.operations import replay_run, verify_run
+
+    run = state.run(run_ref)
+    # verify first: on a forged log it names the first diverging seq, before any fold trips on it
+    checked = verify_run(state.store, run) if verify else None
+    summary = replay_run(state.store, run)
+    if checked is not None:
+        summary["verify"] = checked
+    if fmt == "json":
+        print_json(summary)
+        return
+    s = summary
+    click.echo(
+        f"run {s['run_id']}: {s['events']} events, head {s['head_hash']} (recomputed), status {s['status']}"
+    )
+    click.echo(
+        f"  open units {s['open_units']}, open orders {s['open_orders']}, participants {s['participants']}, "
+        f"accounts total {s['accounts_total_cash']}"
+    )
+    click.echo(
+        f"  trades {s['trades']}, volume {s['volume_kwh']} kWh, units settled {s['units_settled']}, "
+        f"penalties {s['penalties']}"
+    )
+    if verify:
+        v = s["verify"]
+        tail = "" if v["complete"] else " (the run is incomplete: `rexnet resume` finishes it)"
+        click.echo(f"verified {v['verified']} events{tail}")
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--at",
+    "at_seq",
+    type=int,
+    default=None,
+    help="Fork after the instant of the event with this seq (every event at that time is shared).",
+)
+@click.option(
+    "--time", "at_time", type=float, default=None, help="Fork after every event with t <= T (sim seconds)."
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change from the fork time on: population[I].FIELD, population.KIND.FIELD, run.price_prior.",
+)
+@click.option(
+    "--shock",
+    "shock_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file of [[shocks]] announced at or after the fork time.",
+)
+@click.option("--name", default=None, help="A unique name for the fork.")
+@format_option("table", "json")
+@click.pass_obj
+def fork(
+    state,
+    run_ref: str,
+    at_seq: int | None,
+    at_time: float | None,
+    sets: tuple[str, ...],
+    shock_file: str | None,
+    name: str | None,
+    fmt: str,
+) -> None:
+    """Re-simulate RUN to a point (checked against its log) and continue it, changed, as a new run."""
+    from rexnet.replay.operations import fork_run
+
+    parent = state.run(run_ref)
+    summary = fork_run(
+        state.store, parent, at_seq=at_seq, at_time=at_time, sets=list(sets), shock_file=shock_file, name=name
+    )
+    if fmt == "json":
+        print_json(summary)
+        return
+    s = summary
+    click.echo(
+        f"run {s['run_id']}: fork of {s['parent']} at seq {s['fork_seq']} (t = {s['fork_t']:g} s), "
+        f"{s['events']} events ({s['appended']} own), head {s['head_hash']}"
+    )
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@format_option("table", "json")
+@click.pass_obj
+def resume(state, run_ref: str, fmt: str) -> None:
+    """Continue a run that was cut short, from its last committed event.
+
+    The result equals an uninterrupted run. A completed run is left alone (message, exit 0).
+    """
+    from rexnet.replay.operations import resume_run
+
+    run = state.run(run_ref)
+    summary = resume_run(state.store, run)
+    if fmt == "json":
+        print_json(summary)
+        return
+    s = summary
+    if not s["resumed"]:
+        click.echo(
+            f"run {s['run_id']} is already completed ({s['events']} events, "
+            f"head {s['head_hash']}); nothing to do"
+        )
+        return
+    click.echo(
+        f"run {s['run_id']}: resumed, {s['appended']} events appended; "
+        f"{s['events']} events, head {s['head_hash']}"
+    )

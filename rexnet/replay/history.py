@@ -1,0 +1,81 @@
+"""A run's full history: its ancestors' shared prefixes stitched to its own events.
+
+The store keeps a fork's own events only (``seq > fork_seq``); the events it shares with its
+parent (``seq <= fork_seq``) are read from the parent, recursively, so the shared prefix is stored
+once (DESIGN.md section 3). :func:`read_history` streams the stitched history in seq order with
+the same bounds as :meth:`EventStore.read`; every projection, the audit, ``events`` and
+``replay`` read through it, so a fork looks exactly like a run that was never interrupted.
+
+:func:`check_chain` recomputes the hash chain of that full history from ``GENESIS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from rexnet.domain.codec import GENESIS, chain_hash
+
+
+def lineage(store: Any, run: Any) -> list[tuple[Any, int, int | None]]:
+    """``(run, first_seq, last_seq)`` segments of the history, root first.
+
+    ``last_seq`` is ``None`` for the run itself (up to its head).
+    """
+    segments: list[tuple[Any, int, int | None]] = []
+    current, last = run, None
+    while True:
+        if current.parent_run_id is None or current.fork_seq is None:
+            segments.append((current, 0, last))
+            break
+        segments.append((current, current.fork_seq + 1, last))
+        bound = current.fork_seq if last is None else min(last, current.fork_seq)
+        current, last = store.get_run(current.parent_run_id), bound
+    segments.reverse()
+    return segments
+
+
+def read_history(
+    store: Any,
+    run: Any,
+    *,
+    from_seq: int = 0,
+    to_seq: int | None = None,
+    types: Collection[str] | None = None,
+    to_t_ms: int | None = None,
+) -> Iterator[Any]:
+    """Stream the full history of ``run`` (stored events, seq order), ancestors' prefixes first.
+
+    Args:
+        store: the event store.
+        run: a :class:`~rexnet.store.RunInfo`.
+        from_seq, to_seq, types, to_t_ms: as :meth:`EventStore.read` (inclusive bounds).
+    """
+    for segment, first, last in lineage(store, run):
+        lo = max(first, from_seq)
+        hi = last if to_seq is None else (to_seq if last is None else min(last, to_seq))
+        if hi is not None and hi < lo:
+            continue
+        yield from store.read(segment.run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms)
+
+
+def check_chain(store: Any, run: Any) -> int | None:
+    """Recompute the chain of ``run``'s full history; the first bad seq, or ``None`` when intact.
+
+    A seq is bad when it is missing or out of place, when its stored hash does not match the hash
+    over the previous one and its stored bytes, or (at the head) when the run's recorded head
+    seq/hash disagree with the last event.
+    """
+    prev, expected = GENESIS, 0
+    for row in read_history(store, run):
+        if row.seq != expected:
+            return min(row.seq, expected)
+        prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
+        if prev != row.hash:
+            return row.seq
+        expected += 1
+    if expected <= run.head_seq:
+        return expected
+    if expected - 1 != run.head_seq or prev != run.head_hash:
+        return max(run.head_seq, 0)
+    return None

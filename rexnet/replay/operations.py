@@ -1,0 +1,242 @@
+"""``replay``, ``verify``, ``fork`` and ``resume``: what the CLI commands of the same names do.
+
+* :func:`replay_run` folds the stored history into the projections (market engine, accounts,
+  run statistics) while recomputing the hash chain from the stored bytes.
+* :func:`verify_run` re-executes the run from its record (:class:`~rexnet.replay.rerun.Rerun`)
+  and compares the regenerated hash with the stored one at every seq, streaming both sides.
+* :func:`fork_run` re-executes the parent up to the fork time ``T``, checking every event, and
+  only then creates the fork (``parent_run_id``, ``fork_seq``) and continues it with the change
+  applied from ``T`` on; the fork stores its own events only.
+* :func:`resume_run` re-executes a run cut short (status ``running`` or ``failed``), checking the
+  committed events, and appends the rest, so the result equals an uninterrupted run.
+
+The fork point: an instant cannot be split (everything at one time happens together), so
+``--at SEQ`` means ``T`` = the time of event ``SEQ`` and ``fork_seq`` = the last seq with
+``t <= T``, which may be later than ``SEQ``; ``--time T`` means the same with ``T`` given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rexnet import __version__
+from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.engine import MarketEngine
+from rexnet.errors import CheckFailed, InputError, RunNotFound
+from rexnet.replay.accounts import Accounts
+from rexnet.replay.decode import event_of
+from rexnet.replay.fork import load_shocks, normalize_sets, with_change
+from rexnet.replay.history import read_history
+from rexnet.replay.projection import run_spec
+from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
+from rexnet.replay.stats import RunStats
+
+
+def batch_size() -> int:
+    """Writer batch size: ``REXNET_BATCH_SIZE`` (tests use small batches to have commits to kill)."""
+    raw = os.environ.get("REXNET_BATCH_SIZE", "5000")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"REXNET_BATCH_SIZE={raw!r}: expected a positive integer") from None
+    if value < 1:
+        raise InputError(f"REXNET_BATCH_SIZE={raw!r}: expected a positive integer")
+    return value
+
+
+def replay_run(store: Any, run: Any) -> dict[str, Any]:
+    """Rebuild the projections from the log; a summary (raises CheckFailed on a broken chain)."""
+    spec = run_spec(run)
+    engine, accounts, stats = MarketEngine(spec), Accounts(), RunStats(spec)
+    prev, expected = GENESIS, 0
+    for row in read_history(store, run):
+        prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
+        if row.seq != expected or prev != row.hash:
+            raise CheckFailed(f"run {run.run_id}: hash chain broken at seq {min(row.seq, expected)}")
+        expected += 1
+        event = event_of(row)
+        try:
+            engine.apply(event)
+        except Exception as exc:  # noqa: BLE001 - a log the engine never wrote (forged or from a bug)
+            raise CheckFailed(
+                f"run {run.run_id}: seq {row.seq} ({row.type}) cannot be applied to the state "
+                f"before it: {type(exc).__name__}: {exc}"
+            ) from None
+        accounts.apply(event)
+        stats.apply(event)
+    if expected != run.head_seq + 1 or prev != run.head_hash:
+        raise CheckFailed(
+            f"run {run.run_id}: recorded head (seq {run.head_seq}) does not match the log "
+            f"(recomputed {expected - 1}, {prev.hex()})"
+        )
+    open_orders = sum(
+        n for u in engine.open_units() for side in ("bids", "asks") for _, _, n in engine.depth(u)[side]
+    )
+    cash = sum(a.cash for a in accounts.accounts.values())
+    summary = stats.summary()
+    return {
+        "run_id": run.run_id,
+        "name": run.name,
+        "status": run.status,
+        "parent": run.parent_run_id,
+        "fork_seq": run.fork_seq,
+        "events": expected,
+        "head_hash": prev.hex(),
+        "open_units": len(engine.open_units()),
+        "open_orders": open_orders,
+        "participants": len([a for a in accounts.accounts if a != "system"]),
+        "accounts_total_cash": spec.money_display(cash),
+        **{k: v for k, v in summary.items() if k != "events"},
+    }
+
+
+def verify_run(store: Any, run: Any) -> dict[str, Any]:
+    """Re-execute ``run`` and compare hash chains; raises :class:`Divergence` (exit 1) on a mismatch."""
+    rerun = Rerun.for_run(store, run)
+    sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
+    rerun.run(sink)
+    return {
+        "run_id": run.run_id,
+        "verified": sink.checked,
+        "head_hash": run.head_hash.hex(),
+        "complete": rerun.completed,
+    }
+
+
+def _rechecked(rows: Any) -> Any:
+    """The stored rows, each checked against its own bytes (a tampered payload is a divergence)."""
+    prev = GENESIS
+    for row in rows:
+        prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
+        if prev != row.hash:
+            raise Divergence(row.seq, f"{row.type} (stored bytes do not match the stored hash)", None)
+        yield row
+
+
+def fork_point(store: Any, run: Any, *, at_seq: int | None, at_time: float | None) -> tuple[int, int]:
+    """``(T in ms, fork_seq)`` for ``--at SEQ`` / ``--time T`` (one of them), validated."""
+    if (at_seq is None) == (at_time is None):
+        raise InputError("give exactly one of --at SEQ or --time T")
+    if run.head_seq < 0:
+        raise InputError(f"run {run.run_id} has no events to fork from")
+    last = next(read_history(store, run, from_seq=run.head_seq, to_seq=run.head_seq))
+    if at_seq is not None:
+        if not 0 <= at_seq <= run.head_seq:
+            raise InputError(f"--at {at_seq}: run {run.run_id} has seqs 0..{run.head_seq}")
+        t_ms = next(read_history(store, run, from_seq=at_seq, to_seq=at_seq)).t_ms
+    else:
+        assert at_time is not None
+        t_ms = round(at_time * 1000)
+        if not 0 <= t_ms <= last.t_ms:
+            raise InputError(f"--time {at_time:g}: run {run.run_id} spans t = 0 .. {last.t_ms / 1000:g} s")
+    fork_seq = -1
+    for row in read_history(store, run, from_seq=max(at_seq or 0, 0), to_t_ms=t_ms):
+        fork_seq = row.seq
+    if fork_seq < 0:
+        raise InputError(f"run {run.run_id} has no event at or before t = {t_ms / 1000:g} s")
+    return t_ms, fork_seq
+
+
+def fork_run(
+    store: Any,
+    parent: Any,
+    *,
+    at_seq: int | None = None,
+    at_time: float | None = None,
+    sets: Sequence[str] = (),
+    shock_file: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Fork ``parent`` at a seq or time with changes; the new run's summary.
+
+    Raises:
+        InputError: bad fork point, key, value or shock file, a taken name, an ingest parent
+            (nothing is created).
+        Divergence: re-executing the parent does not reproduce its stored prefix (nothing is
+            created).
+    """
+    if is_ingest(parent.scenario):
+        raise InputError(f"run {parent.run_id} is an ingest run: only simulated runs can be forked")
+    if name is not None:
+        try:
+            store.get_run(name)
+        except RunNotFound:
+            pass
+        else:
+            raise InputError(f"a run named {name!r} already exists")
+    t_ms, fork_seq = fork_point(store, parent, at_seq=at_seq, at_time=at_time)
+    change = {
+        "at_ms": t_ms,
+        "set": normalize_sets(parent.scenario, list(sets), at_ms=t_ms),
+        "shocks": load_shocks(shock_file, at_ms=t_ms) if shock_file else [],
+    }
+    record = with_change(parent.scenario, change)
+    rerun = Rerun.for_run(store, parent, record=record)
+    sink = Sink(read_history(store, parent, to_seq=fork_seq), fork_seq)
+    rerun.run(sink, until_ms=t_ms)
+    if rerun.sim is not None and rerun.sim.done():
+        raise InputError(
+            f"run {parent.run_id}: nothing is simulated after t = {t_ms / 1000:g} s; fork at an earlier point"
+        )
+    if rerun.seq < fork_seq:
+        sink.finish(rerun.seq + 1)  # the stored prefix has events the re-execution did not give
+    if rerun.seq != fork_seq:
+        raise Divergence(fork_seq + 1, None, "an event at or before the fork time")
+    run = store.create_run(
+        name=name,
+        scenario=record,
+        seed=parent.seed,
+        code_version=__version__,
+        market=parent.market,
+        parent_run_id=parent.run_id,
+        fork_seq=fork_seq,
+    )
+    try:
+        summary = _continue(store, run, rerun, sink)
+    except BaseException:
+        # what was written is a valid prefix: `rexnet resume` can finish it
+        store.set_status(run.run_id, "failed")
+        raise
+    return {**summary, "parent": parent.run_id, "fork_seq": fork_seq, "fork_t": t_ms / 1000}
+
+
+def resume_run(store: Any, run: Any) -> dict[str, Any]:
+    """Continue a run cut short to its end; ``resumed`` is False for a run already completed."""
+    if run.status == "completed":
+        return {
+            "run_id": run.run_id,
+            "events": run.events,
+            "head_hash": run.head_hash.hex(),
+            "resumed": False,
+            "appended": 0,
+        }
+    rerun = Rerun.for_run(store, run)
+    sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
+    return _continue(store, run, rerun, sink)
+
+
+def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
+    """Run ``rerun`` to its end, writing what lies past ``sink.check_through`` into ``run``."""
+    writer = store.writer(run.run_id, batch_size=batch_size())
+    if writer.seq != sink.check_through:
+        raise CheckFailed(f"run {run.run_id}: its head moved to seq {writer.seq} (another writer?)")
+    sink.writer = writer
+    stats = RunStats(run_spec(run))
+    sink.on_write = stats.feed
+    rerun.run(sink)
+    writer.flush()
+    if writer.head_hash != rerun.hash:  # the writer's inlined chain must equal the codec's
+        raise CheckFailed(f"run {run.run_id}: writer head {writer.head_hash.hex()} != {rerun.hash.hex()}")
+    store.set_status(run.run_id, "completed")
+    summary = stats.summary()
+    return {
+        "run_id": run.run_id,
+        "name": run.name,
+        "events": rerun.seq + 1,
+        "head_hash": rerun.hash.hex(),
+        "resumed": True,
+        "appended": sink.written,
+        **{k: v for k, v in summary.items() if k not in ("events", "by_kind")},
+    }

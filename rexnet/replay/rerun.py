@@ -1,0 +1,213 @@
+"""Deterministic re-execution of a run from its record: the engine of verify, fork and resume.
+
+A run's record (``runs.scenario``, ``seed``, ``market``) determines its whole history. A
+:class:`Rerun` regenerates that history event by event, chaining each event's hash exactly as the
+writer does, and hands every batch to a :class:`Sink`, which either *checks* it against the stored
+history (the hash at each seq must match; the first mismatch raises :class:`Divergence`) or, past
+the stored head, *writes* it through a :class:`~rexnet.store.RunWriter`. Nothing is held in
+memory beyond one batch: the stored side is a stream too.
+
+Records:
+
+* a simulated run's record is a :class:`~rexnet.sim.scenario.Scenario` record, optionally with a
+  ``fork`` list of change sets ``{"at_ms", "set", "shocks"}`` applied in order when the clock
+  reaches ``at_ms`` (see :mod:`rexnet.replay.fork`); ``run_started`` carries the record without
+  ``fork`` (it is the root run's event, shared by every fork);
+* an ingest run's record is ``{"kind": "ingest", ..., "commands": [[op, field, ...], ...]}``
+  (:mod:`rexnet.replay.command_record`), replayed through a fresh engine.
+
+``run_started`` is rebuilt with the root run's ``code_version`` (verify asks "does this code give
+the same history", not "is this the same version").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rexnet.domain.codec import GENESIS, chain_hash, encode_payload
+from rexnet.domain.events import RunCompleted, RunStarted
+from rexnet.domain.market import MarketSpec
+from rexnet.engine import MarketEngine
+from rexnet.errors import CheckFailed, InputError
+from rexnet.replay.command_record import decode_commands
+from rexnet.replay.history import lineage
+from rexnet.sim.runner import Simulation
+from rexnet.sim.scenario import Scenario
+
+
+class Divergence(CheckFailed):
+    """The re-executed history differs from the stored one, first at ``seq``."""
+
+    def __init__(self, seq: int, stored: str | None, regenerated: str | None) -> None:
+        super().__init__(
+            f"history diverges at seq {seq}: stored {stored or '(no event)'}, "
+            f"re-simulated {regenerated or '(no event)'}"
+        )
+        self.seq = seq
+        self.stored = stored
+        self.regenerated = regenerated
+
+
+class _Stop(Exception):
+    """Raised by a checking-only sink once the stored head has been passed."""
+
+
+class Sink:
+    """Where regenerated events go: checked against ``stored`` through ``check_through``, then written.
+
+    Args:
+        stored: the stored history (``StoredEvent`` rows in seq order), read lazily.
+        check_through: last seq to check; later events go to ``writer``.
+        writer: a run writer positioned at ``check_through`` (``None``: stop after checking).
+    """
+
+    def __init__(self, stored: Iterator[Any], check_through: int, writer: Any = None) -> None:
+        self.stored = stored
+        self.check_through = check_through
+        self.writer = writer
+        self.checked = 0
+        self.written = 0
+        #: called with each written batch (e.g. to fold statistics of the appended events)
+        self.on_write: Any = None
+
+    def feed(self, first_seq: int, events: list[Any], hashes: list[bytes]) -> None:
+        split = max(0, min(len(events), self.check_through - first_seq + 1))
+        for i in range(split):
+            seq = first_seq + i
+            row = next(self.stored, None)
+            if row is None or row.seq != seq:
+                raise Divergence(seq, None if row is None else row.type, events[i].TYPE)
+            if row.hash != hashes[i]:
+                raise Divergence(seq, row.type, events[i].TYPE)
+            self.checked += 1
+        if split < len(events):
+            if self.writer is None:
+                raise _Stop
+            tail = events[split:]
+            self.writer.append(tail)
+            self.written += len(tail)
+            if self.on_write is not None:
+                self.on_write(tail)
+
+    def finish(self, next_seq: int) -> None:
+        """The regeneration ended before ``next_seq``: any stored event left there diverges."""
+        if next_seq <= self.check_through:
+            row = next(self.stored, None)
+            if row is not None:
+                raise Divergence(row.seq, row.type, None)
+
+
+def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(base record, fork change sets)`` of a run's scenario record."""
+    base = {k: v for k, v in record.items() if k != "fork"}
+    return base, list(record.get("fork") or [])
+
+
+def is_ingest(record: dict[str, Any]) -> bool:
+    return record.get("kind") == "ingest"
+
+
+class Rerun:
+    """Regenerates a run's history from its record; :meth:`run` may pause at a time and continue.
+
+    Args:
+        record: the run's scenario record (``runs.scenario``).
+        seed: the run seed.
+        code_version: the root run's code version (for ``run_started``).
+        market: the run's market record (``runs.market``).
+    """
+
+    def __init__(self, record: dict[str, Any], seed: int, code_version: str, market: dict[str, Any]) -> None:
+        self.base, changes = split_record(record)
+        # in time order (stable): a fork of a fork may fork before its parent's own change
+        self.changes = sorted(changes, key=lambda c: c["at_ms"])
+        self.seed = seed
+        self.code_version = code_version
+        self.seq = -1
+        self.hash = GENESIS
+        self.sink: Sink | None = None
+        self.completed = False
+        self._started = False
+        if is_ingest(self.base):
+            if "commands" not in self.base:
+                raise InputError(
+                    "this ingest run was recorded without its command stream "
+                    "(before verify support): it cannot be re-executed"
+                )
+            self.spec = MarketSpec.from_record(market)
+            self.engine = MarketEngine(self.spec)
+            self.sim: Simulation | None = None
+        else:
+            scenario = Scenario.from_record(self.base)
+            self.spec = scenario.to_spec()
+            self.engine = MarketEngine(self.spec)
+            self.sim = Simulation(scenario, seed, self.engine, emit_shocks=True)
+        self.market = self.spec.to_record()
+
+    @classmethod
+    def for_run(cls, store: Any, run: Any, *, record: dict[str, Any] | None = None) -> Rerun:
+        """The rerun of ``run`` (or of ``record`` in ``run``'s lineage, for a fork to be)."""
+        root = lineage(store, run)[0][0]
+        return cls(run.scenario if record is None else record, run.seed, root.code_version, run.market)
+
+    # -- emitting ------------------------------------------------------------------------------
+    def emit(self, events: list[Any]) -> None:
+        if not events:
+            return
+        first = self.seq + 1
+        prev, seq, hashes = self.hash, self.seq, []
+        for event in events:
+            seq += 1
+            prev = chain_hash(prev, seq, event.t, event.TYPE, event.VERSION, encode_payload(event))
+            hashes.append(prev)
+        self.seq, self.hash = seq, prev
+        assert self.sink is not None
+        self.sink.feed(first, events, hashes)
+
+    # -- driving -------------------------------------------------------------------------------
+    def run(self, sink: Sink, *, until_ms: int | None = None) -> bool:
+        """Regenerate into ``sink`` (everything with time <= ``until_ms`` when given).
+
+        Returns ``True`` once ``run_completed`` has been emitted, ``False`` when paused. Raises
+        :class:`Divergence` at the first mismatch with the stored history.
+        """
+        self.sink = sink
+        try:
+            return self._run(until_ms)
+        except _Stop:
+            return False
+
+    def _run(self, until_ms: int | None) -> bool:
+        if not self._started:
+            self._started = True
+            self.emit([RunStarted(0, self.base, self.seed, self.code_version, self.market)])
+            if self.sim is None:
+                self.emit(self.engine.advance(0))
+        if self.sim is None:
+            return self._run_commands()
+        while self.changes and (until_ms is None or self.changes[0]["at_ms"] < until_ms):
+            change = self.changes[0]
+            if self.sim.run(self.emit, until_ms=change["at_ms"]):
+                break
+            from rexnet.replay.fork import apply_change  # (fork builds on this module)
+
+            apply_change(self.sim, self.changes.pop(0))
+        if not self.sim.run(self.emit, until_ms=until_ms):
+            return False
+        self.emit(self.engine.finish())
+        self._complete()
+        return True
+
+    def _run_commands(self) -> bool:
+        for command in decode_commands(self.base["commands"]):
+            self.emit(self.engine.submit(command))
+        self.emit(self.engine.finish())
+        self._complete()
+        return True
+
+    def _complete(self) -> None:
+        self.emit([RunCompleted(self.engine.now_ms, self.hash.hex(), self.seq + 1)])
+        self.completed = True
+        assert self.sink is not None
+        self.sink.finish(self.seq + 1)

@@ -1,0 +1,37 @@
+"""Helpers of the replay tests: CLI invocation and the observable state of an engine."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from click.testing import CliRunner
+
+from rexnet.cli import cli
+
+
+def invoke(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def invoke_json(db: str, *args: str) -> dict:
+    code, out, err = invoke(db, *args, "--format", "json")
+    assert code == 0, err or out
+    return json.loads(out)
+
+
+def state_of(engine, agents: list[str]) -> dict:
+    """Everything observable of an engine: books (FIFO included), ids, positions, live orders, settlement."""
+    ex = engine.exchange
+    return copy.deepcopy(
+        {
+            "exchange": ex.state.snapshot(),
+            "depth": {u: engine.depth(u) for u in engine.open_units()},
+            "positions": {(a, u): engine.position(a, u) for a in agents for u in engine.open_units()},
+            "live": {a: engine.live_orders(a) for a in agents},
+            "settlement_units": dict(engine.settlement._units),
+            "settled": set(engine.settlement._settled),
+            "last_active_unit": engine.last_active_unit,
+        }
+    )
