@@ -43,6 +43,7 @@ def read_history(
     to_seq: int | None = None,
     types: Collection[str] | None = None,
     to_t_ms: int | None = None,
+    lean: bool = False,
 ) -> Iterator[Any]:
     """Stream the full history of ``run`` (stored events, seq order), ancestors' prefixes first.
 
@@ -50,13 +51,16 @@ def read_history(
         store: the event store.
         run: a :class:`~rexnet.store.RunInfo`.
         from_seq, to_seq, types, to_t_ms: as :meth:`EventStore.read` (inclusive bounds).
+        lean: yield ``(seq, t_ms, type, version, payload)`` tuples (:meth:`EventStore.read_rows`)
+            instead of stored events, for folds that need no hashes.
     """
+    read = store.read_rows if lean else store.read
     for segment, first, last in lineage(store, run):
         lo = max(first, from_seq)
         hi = last if to_seq is None else (to_seq if last is None else min(last, to_seq))
         if hi is not None and hi < lo:
             continue
-        yield from store.read(segment.run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms)
+        yield from read(segment.run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms)
 
 
 def check_chain(store: Any, run: Any) -> int | None:

@@ -16,7 +16,7 @@ from typing import Any
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import InputError
-from rexnet.replay.decode import event_of
+from rexnet.replay.decode import decode_fast
 from rexnet.replay.history import read_history
 
 
@@ -45,8 +45,8 @@ def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
     apply = into.apply
-    for stored in read_history(store, run, **bounds):
-        apply(event_of(stored))
+    for _seq, t_ms, kind, version, payload in read_history(store, run, lean=True, **bounds):
+        apply(decode_fast(kind, version, t_ms, payload))
     return into
 
 

@@ -505,3 +505,10 @@ def test_in_memory_sqlite_store():
         run = filled_run(store, sample_events(12))
         assert store.verify_chain(run.run_id) is None
         assert len(list(store.read(run.run_id))) == 14
+
+
+def test_read_rows_is_read_without_run_id_and_hash(store):
+    run = filled_run(store, sample_events(25))
+    full = [(e.seq, e.t_ms, e.type, e.version, e.payload.encode()) for e in store.read(run.run_id, from_seq=3, to_seq=20)]
+    assert list(store.read_rows(run.run_id, from_seq=3, to_seq=20, chunk=4)) == full
+    assert list(store.read_rows(run.run_id, types=["no_such_type"])) == []
