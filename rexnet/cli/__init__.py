@@ -73,5 +73,6 @@ def main() -> None:
 
 
 from rexnet.cli import ledger, market, replay, sim  # noqa: E402,F401  (registers the commands)
+from rexnet.cli import analytics  # noqa: E402,F401  (sql, query, export, report)
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB", "os", "sys"]

@@ -20,8 +20,16 @@ TRIGGERS = {
         "runs_no_delete",
         "runs_settled_facts",
         "runs_head_forward",
+        "events_view_no_update",
+        "events_view_no_delete",
     },
-    "postgresql": {"events_append_only", "events_no_truncate", "runs_guard", "runs_no_truncate"},
+    "postgresql": {
+        "events_append_only",
+        "events_no_truncate",
+        "runs_guard",
+        "runs_no_truncate",
+        "events_view_append_only",
+    },
 }
 
 
