@@ -21,6 +21,8 @@ def pg_ledger(pg_url, tmp_path):
 
 
 def rows(url, sql, *args):
+    # a psql user's connection: libpq takes postgresql://, not SQLAlchemy's dialect+driver form
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as con:
         return con.execute(sql, args).fetchall()
 
