@@ -147,3 +147,14 @@ def test_bad_database_url_is_one_line_exit_2(args, needle):
 def test_unknown_run_exit_2(sqlite_url):
     result = CliRunner().invoke(cli, ["--db", sqlite_url, "events", "nope"])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_database_at_a_newer_schema_is_exit_2(sqlite_url):
+    assert invoke(sqlite_url, "db", "upgrade").exit_code == 0
+    con = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    result = CliRunner().invoke(cli, ["--db", sqlite_url, "runs"])
+    assert result.exit_code == 2
+    assert "9999" in result.output and len(result.output.strip().splitlines()) == 1
