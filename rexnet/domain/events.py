@@ -5,6 +5,12 @@ value (so "replay == live" is a plain ``==``), and frozen. Each class carries it
 ``TYPE`` name and schema ``VERSION``. All numbers are integers in the units of
 :mod:`rexnet.domain.market` (ms, ticks, meter units, money units).
 
+Each record is declared in two steps: ``_Name(NamedTuple)`` holds the fields only, and ``Name``
+subclasses it to add ``TYPE`` and ``VERSION`` as plain class attributes. In a ``NamedTuple`` body a
+class attribute would be read by type checkers as one more field (and mypyc compiles the exchange
+against these types), so they live one class down; at run time the subclass is still a tuple with
+the same fields, ``repr``, equality and ``_replace``.
+
 For the edges (decoding stored rows, schemas for users) :func:`pydantic_model` derives a frozen,
 ``extra="forbid"`` pydantic model from each record's annotations, so there is one definition.
 Old stored versions are upgraded by the upcasters registered in :mod:`rexnet.domain.codec`.
@@ -24,24 +30,32 @@ from pydantic import BaseModel, ConfigDict, create_model
 SYSTEM_AGENT = "system"
 
 
-class RunStarted(NamedTuple):
+class _RunStarted(NamedTuple):
     t: int
     scenario: dict[str, Any]
     seed: int
     code_version: str
     market: dict[str, Any]
+
+
+class RunStarted(_RunStarted):
+    __slots__ = ()
     TYPE = "run_started"
     VERSION = 1
 
 
-class UnitOpened(NamedTuple):
+class _UnitOpened(NamedTuple):
     t: int
     unit: int
+
+
+class UnitOpened(_UnitOpened):
+    __slots__ = ()
     TYPE = "unit_opened"
     VERSION = 1
 
 
-class OrderAccepted(NamedTuple):
+class _OrderAccepted(NamedTuple):
     t: int
     order_id: int
     ref: str
@@ -52,21 +66,29 @@ class OrderAccepted(NamedTuple):
     qty: int
     tif: str  # "gtc" (good till gate) | "ioc" | "fok"
     set_ref: str | None
+
+
+class OrderAccepted(_OrderAccepted):
+    __slots__ = ()
     TYPE = "order_accepted"
     VERSION = 1
 
 
-class OrderRejected(NamedTuple):
+class _OrderRejected(NamedTuple):
     t: int
     ref: str
     agent: str
     reason: str  # a code from rexnet.domain.commands.Reason
     message: str
+
+
+class OrderRejected(_OrderRejected):
+    __slots__ = ()
     TYPE = "order_rejected"
     VERSION = 1
 
 
-class TradeExecuted(NamedTuple):
+class _TradeExecuted(NamedTuple):
     t: int
     trade_id: int
     unit: int
@@ -77,79 +99,111 @@ class TradeExecuted(NamedTuple):
     buyer: str
     seller: str
     aggressor: str | None  # side of the incoming order; None for a call-auction fill
+
+
+class TradeExecuted(_TradeExecuted):
+    __slots__ = ()
     TYPE = "trade"
     VERSION = 1
 
 
-class OrderCancelled(NamedTuple):
+class _OrderCancelled(NamedTuple):
     t: int
     order_id: int
     agent: str
     unit: int
     remaining: int
     reason: str  # "requested" | "ioc_remainder" | "self_trade" | "fok_unfilled" | "no_liquidity" ...
+
+
+class OrderCancelled(_OrderCancelled):
+    __slots__ = ()
     TYPE = "order_cancelled"
     VERSION = 1
 
 
-class OrderShrunk(NamedTuple):
+class _OrderShrunk(NamedTuple):
     t: int
     order_id: int
     agent: str
     unit: int
     remaining: int
+
+
+class OrderShrunk(_OrderShrunk):
+    __slots__ = ()
     TYPE = "order_shrunk"
     VERSION = 1
 
 
-class OrderExpired(NamedTuple):
+class _OrderExpired(NamedTuple):
     t: int
     order_id: int
     agent: str
     unit: int
     remaining: int
+
+
+class OrderExpired(_OrderExpired):
+    __slots__ = ()
     TYPE = "order_expired"
     VERSION = 1
 
 
-class GateClosed(NamedTuple):
+class _GateClosed(NamedTuple):
     t: int
     unit: int
     volume: int
     vwap: int | None  # notional / volume rounded half-up to a tick; None without trades
     notional: int  # sum of price x qty over the unit's trades (exact)
+
+
+class GateClosed(_GateClosed):
+    __slots__ = ()
     TYPE = "gate_closed"
     VERSION = 2
 
 
-class AuctionCleared(NamedTuple):
+class _AuctionCleared(NamedTuple):
     t: int
     unit: int
     price: int | None  # None when nothing crossed
     volume: int
+
+
+class AuctionCleared(_AuctionCleared):
+    __slots__ = ()
     TYPE = "auction_cleared"
     VERSION = 1
 
 
-class ReservationFixed(NamedTuple):
+class _ReservationFixed(NamedTuple):
     t: int
     agent: str
     unit: int
     qty: int  # e = sold - bought (meter units)
+
+
+class ReservationFixed(_ReservationFixed):
+    __slots__ = ()
     TYPE = "reservation_fixed"
     VERSION = 1
 
 
-class Realized(NamedTuple):
+class _Realized(NamedTuple):
     t: int
     agent: str
     unit: int
     qty: int  # x, net injection (meter units)
+
+
+class Realized(_Realized):
+    __slots__ = ()
     TYPE = "realized"
     VERSION = 1
 
 
-class Settled(NamedTuple):
+class _Settled(NamedTuple):
     t: int
     agent: str
     unit: int
@@ -161,25 +215,37 @@ class Settled(NamedTuple):
     surplus: int
     surplus_credit: int
     net_cash: int
+
+
+class Settled(_Settled):
+    __slots__ = ()
     TYPE = "settled"
     VERSION = 1
 
 
-class ShockApplied(NamedTuple):
+class _ShockApplied(NamedTuple):
     t: int
     name: str
     driver: str
     first_unit: int
     last_unit: int
     factor: str  # exact decimal, e.g. "0.4" for a 60% drop
+
+
+class ShockApplied(_ShockApplied):
+    __slots__ = ()
     TYPE = "shock_applied"
     VERSION = 1
 
 
-class RunCompleted(NamedTuple):
+class _RunCompleted(NamedTuple):
     t: int
     head_hash: str  # hex hash of the chain up to the event before this one
     events: int  # number of events before this one
+
+
+class RunCompleted(_RunCompleted):
+    __slots__ = ()
     TYPE = "run_completed"
     VERSION = 1
 

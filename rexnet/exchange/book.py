@@ -11,12 +11,23 @@ Layout, chosen for the matching hot path:
 * ``bids`` / ``asks``: dict price -> level, plus ``bid_px`` (ascending bid prices) and ``ask_px``
   (ascending *negated* ask prices), so the best price of each side is the *last* element and
   consuming the best level is a cheap ``list.pop()``; a new level is placed with ``bisect``.
+
+This module is compiled by mypyc when the package is built with it (see ``setup.py``): the
+classes become native C structs (fixed attributes, no ``__dict__``), so every attribute is
+declared with its type in ``__init__``. The same source runs unchanged as pure Python.
+Every ``__init__`` here (and in the state and the exchange) can be called without arguments:
+a compiled class's ``__new__`` runs ``__init__``, and ``copy`` / ``pickle`` (the replay's
+snapshots ``deepcopy`` whole engines) create the blank instance that way before restoring its
+attributes.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from typing import Final
+
+BUY: Final = "buy"
 
 
 class RestingOrder:
@@ -37,17 +48,17 @@ class RestingOrder:
         "next",
     )
 
-    def __init__(
+    def __init__(  # (defaults: see the module docstring)
         self,
-        order_id: int,
-        agent: str,
-        ref: str,
-        side: str,
-        unit: int,
-        price: int | None,
-        remaining: int,
-        tif: str,
-        set_ref: str | None,
+        order_id: int = 0,
+        agent: str = "",
+        ref: str = "",
+        side: str = BUY,
+        unit: int = 0,
+        price: int | None = None,
+        remaining: int = 0,
+        tif: str = "gtc",
+        set_ref: str | None = None,
     ) -> None:
         self.order_id = order_id
         self.agent = agent
@@ -74,7 +85,7 @@ class Level:
 
     __slots__ = ("price", "head", "tail", "qty", "count")
 
-    def __init__(self, price: int) -> None:
+    def __init__(self, price: int = 0) -> None:
         self.price = price
         self.head: RestingOrder | None = None
         self.tail: RestingOrder | None = None
@@ -104,7 +115,7 @@ class Book:
         "positions",
     )
 
-    def __init__(self, unit: int) -> None:
+    def __init__(self, unit: int = 0) -> None:
         self.unit = unit
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}
@@ -154,7 +165,7 @@ class Book:
         """Append ``o`` at the tail of its price level (creating the level if needed)."""
         price = o.price
         assert price is not None
-        if o.side == "buy":
+        if o.side == BUY:
             levels = self.bids
             level = levels.get(price)
             if level is None:
@@ -204,7 +215,7 @@ class Book:
         level.count -= 1
         if level.count == 0:
             price = level.price
-            if o.side == "buy":
+            if o.side == BUY:
                 del self.bids[price]
                 px = self.bid_px
                 key = price

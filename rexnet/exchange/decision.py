@@ -7,12 +7,13 @@ The decisions it makes where DESIGN.md leaves room are listed in :mod:`rexnet.ex
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Reason, Shrink
 from rexnet.domain.events import OrderAccepted, OrderCancelled, OrderRejected, OrderShrunk
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import RexnetError
+from rexnet.exchange.book import Book, RestingOrder
 from rexnet.exchange.matching import fillable, match
 from rexnet.exchange.state import ExchangeState
 
@@ -21,9 +22,14 @@ from rexnet.exchange.state import ExchangeState
 AUCTION_PHASE = Reason.AUCTION_PHASE.value
 
 # value -> the plain str recorded in events (commands may carry the Side / TimeInForce StrEnums)
-_SIDES = {"buy": "buy", "sell": "sell"}
-_TIFS = {"gtc": "gtc", "ioc": "ioc", "fok": "fok"}
-_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot path)
+_SIDES: Final = {"buy": "buy", "sell": "sell"}
+_TIFS: Final = {"gtc": "gtc", "ioc": "ioc", "fok": "fok"}
+#: builds a NamedTuple without its Python-level ``__new__`` (hot path)
+_new: Final[Any] = tuple.__new__
+# The event classes of the hot path as Final names: compiled, they load from a C static instead
+# of a module-dict lookup.
+_ACCEPTED: Final = OrderAccepted
+_CANCELLED: Final = OrderCancelled
 
 Event = Any
 
@@ -59,54 +65,56 @@ class CommandDecider:
             return Reason.NON_POSITIVE_QTY, f"qty {qty} is not positive"
         if qty % self._lot:
             return Reason.OFF_LOT, f"qty {qty} is not a multiple of the lot ({self._lot} units)"
-        if (agent, ref) in self.state.refs:
+        if self.state.resting(agent, ref) is not None:
             return Reason.DUPLICATE_REF, f"ref {ref!r} already has resting orders"
         return None
 
     def _decide_limit(self, cmd: PlaceLimit) -> list[Event]:
         t, agent, ref, side, unit, price, qty, tif = cmd
         s = self.state
-        book = s.books.get(unit)
+        found = s.books.get(unit)
         # One cheap guard for the common valid case; the slow path names the reason.
-        if book is None or price <= 0 or qty <= 0 or qty % self._lot or (agent, ref) in s.refs:
-            bad = self._unit_reason(unit, t) if book is None else self._check(agent, ref, side, price, qty)
+        if found is None or price <= 0 or qty <= 0 or qty % self._lot or s.resting(agent, ref) is not None:
+            bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, price, qty)
             assert bad is not None
             return self._reject(t, agent, ref, *bad)
-        if side.__class__ is not str or tif.__class__ is not str:  # StrEnum members -> plain str
-            side, tif = _SIDES.get(side, side), _TIFS.get(tif, tif)  # type: ignore[assignment]
+        book: Book = found  # (a plain Book local: compiled, its attributes are read natively)
+        if type(side) is not str or type(tif) is not str:  # StrEnum members -> plain str
+            side, tif = _SIDES.get(side, side), _TIFS.get(tif, tif)
         if (side != "buy" and side != "sell") or (tif != "gtc" and tif != "ioc" and tif != "fok"):
             raise ExchangeError(f"bad side {cmd.side!r} or tif {cmd.tif!r}")
         if book.auction_due is not None:
             if tif != "gtc":
                 return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
-            return [_new(OrderAccepted, (t, s.next_order_id, ref, agent, side, unit, price, qty, tif, None))]
+            return [_new(_ACCEPTED, (t, s.next_order_id, ref, agent, side, unit, price, qty, tif, None))]
         if tif == "fok" and not fillable(book, agent, side, price, qty, self._stp):
             return self._reject(t, agent, ref, Reason.FOK_NOT_FILLABLE, f"{qty} cannot fill now at {price}")
         oid = s.next_order_id
-        out: list[Event] = [_new(OrderAccepted, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
+        out: list[Event] = [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
         if side == "buy":
             keys = book.ask_px
-            crossing = keys and -keys[-1] <= price
+            crossing = len(keys) > 0 and -keys[-1] <= price
         else:
             keys = book.bid_px
-            crossing = keys and keys[-1] >= price
+            crossing = len(keys) > 0 and keys[-1] >= price
         if crossing:
             rem, _, stopped = match(book, t, oid, agent, side, price, qty, s.next_trade_id, self._stp, out)
         else:
             rem, stopped = qty, False
         if rem and (stopped or tif != "gtc"):
             why = "self_trade" if stopped else "ioc_remainder"
-            out.append(_new(OrderCancelled, (t, oid, agent, unit, rem, why)))
+            out.append(_new(_CANCELLED, (t, oid, agent, unit, rem, why)))
         return out
 
     def _decide_market(self, cmd: PlaceMarket) -> list[Event]:
         t, agent, ref, side, unit, qty = cmd
         s = self.state
-        book = s.books.get(unit)
-        bad = self._unit_reason(unit, t) if book is None else self._check(agent, ref, side, None, qty)
+        found = s.books.get(unit)
+        bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, None, qty)
         if bad is not None:
             return self._reject(t, agent, ref, *bad)
-        assert book is not None
+        assert found is not None
+        book: Book = found
         side = _SIDES[side]
         if book.auction_due is not None:
             return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
@@ -115,11 +123,11 @@ class CommandDecider:
                 t, agent, ref, Reason.NO_LIQUIDITY, f"no {'asks' if side == 'buy' else 'bids'}"
             )
         oid = s.next_order_id
-        out: list[Event] = [_new(OrderAccepted, (t, oid, ref, agent, side, unit, None, qty, "ioc", None))]
+        out: list[Event] = [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, None, qty, "ioc", None))]
         rem, _, stopped = match(book, t, oid, agent, side, None, qty, s.next_trade_id, self._stp, out)
         if rem:
             why = "self_trade" if stopped else "market_remainder"
-            out.append(_new(OrderCancelled, (t, oid, agent, unit, rem, why)))
+            out.append(_new(_CANCELLED, (t, oid, agent, unit, rem, why)))
         return out
 
     def _decide_set(self, cmd: PlaceSet) -> list[Event]:
@@ -149,15 +157,16 @@ class CommandDecider:
 
     def _decide_cancel(self, cmd: Cancel) -> list[Event]:
         t, agent, ref = cmd
-        resting = self.state.refs.get((agent, ref))
-        if not resting:
+        found = self.state.resting(agent, ref)
+        if not found:
             return self._reject(t, agent, ref, Reason.UNKNOWN_ORDER, f"nothing rests under ref {ref!r}")
+        resting: list[RestingOrder] = found
         if len(resting) == 1:
             o = resting[0]
-            return [_new(OrderCancelled, (t, o.order_id, agent, o.unit, o.remaining, "requested"))]
+            return [_new(_CANCELLED, (t, o.order_id, agent, o.unit, o.remaining, "requested"))]
         return [
-            _new(OrderCancelled, (t, o.order_id, agent, o.unit, o.remaining, "requested"))
-            for o in sorted(resting, key=lambda o: o.order_id)
+            _new(_CANCELLED, (t, o.order_id, agent, o.unit, o.remaining, "requested"))
+            for o in sorted(resting, key=_order_id)
         ]
 
     def _decide_shrink(self, cmd: Shrink) -> list[Event]:
@@ -168,12 +177,12 @@ class CommandDecider:
             )
         if qty % self._lot:
             return self._reject(t, agent, ref, Reason.OFF_LOT, f"qty {qty} is not a multiple of the lot")
-        resting = self.state.refs.get((agent, ref))
+        resting = self.state.resting(agent, ref)
         if not resting:
             return self._reject(t, agent, ref, Reason.UNKNOWN_ORDER, f"nothing rests under ref {ref!r}")
         out: list[Event] = [
             OrderShrunk(t, o.order_id, agent, o.unit, qty)
-            for o in sorted(resting, key=lambda o: o.order_id)
+            for o in sorted(resting, key=_order_id)
             if o.remaining > qty
         ]
         if not out:
@@ -181,3 +190,7 @@ class CommandDecider:
                 t, agent, ref, Reason.NOT_A_REDUCTION, f"qty {qty} is not below the remaining"
             )
         return out
+
+
+def _order_id(o: RestingOrder) -> int:
+    return o.order_id

@@ -32,7 +32,7 @@ Decisions this module makes where DESIGN.md leaves room (all are pinned by tests
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final, cast
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Shrink
 from rexnet.domain.events import (
@@ -49,18 +49,33 @@ from rexnet.domain.events import (
 )
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import auction
-from rexnet.exchange.book import Book, RestingOrder
+from rexnet.exchange.book import Book, Level, RestingOrder
 from rexnet.exchange.decision import CommandDecider, Event, ExchangeError
 from rexnet.exchange.matching import crosses
 from rexnet.exchange.state import INF, ExchangeState, LiveOrder
 
 Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink
 
+# The classes handle() dispatches on, as Final names (compiled: C statics, no module-dict lookup).
+_LIMIT: Final = PlaceLimit
+_CANCEL: Final = Cancel
+_MARKET: Final = PlaceMarket
+_ACCEPTED: Final = OrderAccepted
+_TRADE: Final = TradeExecuted
+_CANCELLED: Final = OrderCancelled
+
 
 class Exchange(CommandDecider):
     """The LOB-3D exchange of one run: decide, apply, advance and read-only queries."""
 
-    def __init__(self, spec: MarketSpec) -> None:
+    def __init__(self, spec: MarketSpec | None = None) -> None:
+        """Args:
+        spec: the market rules (the default ``MarketSpec()`` when omitted, which is also how
+            ``copy`` and ``pickle`` create the blank instance they restore, see
+            :mod:`rexnet.exchange.book`).
+        """
+        if spec is None:
+            spec = MarketSpec()
         self.spec = spec
         # Units with t < gate at t=0 are the first to open; none ever opens when the gate lead
         # is at least the whole window (its opening instant would not precede its gate).
@@ -71,27 +86,10 @@ class Exchange(CommandDecider):
         self._periodic = spec.auction_mode == "periodic"
         self._auction_on_open = self._periodic or spec.opening_auction
         self._period = spec.auction_period_seconds * 1000
-        ignore = self._apply_nothing
-        self._appliers: dict[type, Callable[[Any], None]] = {cls: ignore for cls in EVENT_CLASSES}
-        self._appliers.update(
-            {
-                OrderAccepted: self._apply_accepted,
-                TradeExecuted: self._apply_trade,
-                OrderCancelled: self._apply_removed,
-                OrderExpired: self._apply_removed,
-                OrderShrunk: self._apply_shrunk,
-                UnitOpened: self._apply_unit_opened,
-                GateClosed: self._apply_gate_closed,
-                AuctionCleared: self._apply_auction_cleared,
-            }
-        )
-        self._deciders: dict[type, Callable[[Any], list[Event]]] = {
-            PlaceLimit: self._decide_limit,
-            PlaceMarket: self._decide_market,
-            PlaceSet: self._decide_set,
-            Cancel: self._decide_cancel,
-            Shrink: self._decide_shrink,
-        }
+        # Shared tables of *unbound* methods (called as ``fn(self, x)``): bound methods held by the
+        # instance would, once compiled, survive a deepcopy still bound to the original.
+        self._appliers = _APPLIERS
+        self._deciders = _DECIDERS
         self._refresh_due()
 
     # == commands ===============================================================================
@@ -101,14 +99,28 @@ class Exchange(CommandDecider):
             pre = self.advance(cmd[0])
             pre.extend(self.handle(cmd))
             return pre
-        try:
-            decider = self._deciders[cmd.__class__]
-        except KeyError:
-            raise ExchangeError(f"the exchange does not take {type(cmd).__name__} commands") from None
-        events = decider(cmd)
-        appliers = self._appliers
+        # The deciders and appliers of the hot path are called directly (the same methods that
+        # decide() and apply() dispatch to through their tables): a direct call of a compiled
+        # method is much cheaper than a bound method looked up in a dict.
+        kind = type(cmd)
+        if kind is _LIMIT:
+            events = self._decide_limit(cast(PlaceLimit, cmd))
+        elif kind is _CANCEL:
+            events = self._decide_cancel(cast(Cancel, cmd))
+        elif kind is _MARKET:
+            events = self._decide_market(cast(PlaceMarket, cmd))
+        else:
+            events = self.decide(cmd)
         for e in events:
-            appliers[e.__class__](e)
+            kind = type(e)
+            if kind is _ACCEPTED:
+                self._apply_accepted(e)
+            elif kind is _TRADE:
+                self._apply_trade(e)
+            elif kind is _CANCELLED:
+                self._apply_removed(e)
+            else:
+                self._appliers[kind](self, e)
         return events
 
     def decide(self, cmd: Command) -> list[Event]:
@@ -117,7 +129,7 @@ class Exchange(CommandDecider):
             decider = self._deciders[type(cmd)]
         except KeyError:
             raise ExchangeError(f"the exchange does not take {type(cmd).__name__} commands") from None
-        return decider(cmd)
+        return decider(self, cmd)
 
     def apply(self, event: Event) -> None:
         """Change the state by one event; events of other concerns (settlement, run) are ignored."""
@@ -125,7 +137,7 @@ class Exchange(CommandDecider):
             applier = self._appliers[type(event)]
         except KeyError:
             raise ExchangeError(f"not an event record: {event!r}") from None
-        applier(event)
+        applier(self, event)
 
     # == clock ==================================================================================
     def next_due_ms(self) -> int | None:
@@ -141,7 +153,7 @@ class Exchange(CommandDecider):
         while s.due <= t_ms:
             events = self._decide_clock()
             for e in events:
-                appliers[type(e)](e)
+                appliers[type(e)](self, e)
             out.extend(events)
         return out
 
@@ -175,41 +187,27 @@ class Exchange(CommandDecider):
     def _refresh_due(self) -> None:
         s = self.state
         spec = self.spec
-        due: float = INF
+        due: float = INF  # a float throughout: it is compared with inf (and compiled as a double)
         if s.books:
-            due = spec.gate_ms(next(iter(s.books)))
+            due = float(spec.gate_ms(next(iter(s.books))))
             for book in s.books.values():
                 if book.auction_due is not None and book.auction_due < due:
-                    due = book.auction_due
+                    due = float(book.auction_due)
         if self._can_open:
-            due = min(due, spec.opens_at_ms(s.next_unit))
+            due = min(due, float(spec.opens_at_ms(s.next_unit)))
         s.due = due
 
     # == applying ===============================================================================
-    def _apply_nothing(self, event: Event) -> None:
-        pass
-
     def _rest(self, book: Book, o: RestingOrder) -> None:
         book.add(o)
-        refs = self.state.refs
-        key = (o.agent, o.ref)
-        lst = refs.get(key)
-        if lst is None:
-            refs[key] = [o]
-        else:
-            lst.append(o)
+        self.state.index(o)
 
     def _drop(self, book: Book, o: RestingOrder) -> None:
         """Forget ``o`` (filled, cancelled or expired)."""
         s = self.state
         if o.level is not None:
             book.remove(o)
-            key = (o.agent, o.ref)
-            lst = s.refs[key]
-            if len(lst) == 1:
-                del s.refs[key]
-            else:
-                lst.remove(o)
+            s.unindex(o)
         del s.orders[o.order_id]
         if s.taker is o:
             s.taker = None
@@ -231,39 +229,36 @@ class Exchange(CommandDecider):
         o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
         s.orders[oid] = o
         s.next_order_id = oid + 1
-        if tif != "gtc":
+        if tif != "gtc" or price is None:  # (a gtc order always has a price)
             s.taker = o
             return
+        limit: int = price
         # An order that crosses is the taker until its trades are applied (_settle_taker).
         crossing_possible = book.auction_due is None
         if side == "buy":
             keys = book.ask_px
-            if crossing_possible and keys and -keys[-1] <= price:
+            if crossing_possible and len(keys) > 0 and -keys[-1] <= limit:
                 s.taker = o
                 return
-            level = book.bids.get(price)
+            found = book.bids.get(limit)
         else:
             keys = book.bid_px
-            if crossing_possible and keys and keys[-1] >= price:
+            if crossing_possible and len(keys) > 0 and keys[-1] >= limit:
                 s.taker = o
                 return
-            level = book.asks.get(price)
-        if level is None:
+            found = book.asks.get(limit)
+        tail = None if found is None else found.tail
+        if found is None or tail is None:
             book.add(o)
         else:  # Book.add, inlined for the commonest case: join an existing level's queue
-            tail = level.tail
+            level: Level = found
             o.level = level
             o.prev = tail
-            tail.next = o  # type: ignore[union-attr]
+            tail.next = o
             level.tail = o
             level.qty += qty
             level.count += 1
-        key = (agent, ref)
-        lst = s.refs.get(key)
-        if lst is None:
-            s.refs[key] = [o]
-        else:
-            lst.append(o)
+        s.index(o)
 
     def _apply_trade(self, e: TradeExecuted) -> None:
         t, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = e
@@ -282,53 +277,51 @@ class Exchange(CommandDecider):
             for o in (orders[buy_id], orders[sell_id]):
                 if o.remaining > qty:
                     o.remaining -= qty
-                    o.level.qty -= qty  # type: ignore[union-attr]
+                    _level_of(o).qty -= qty
                 else:
                     self._drop(book, o)
             return
         # Continuous: the taker is the aggressor's order; the other one rests in the book.
+        incoming: RestingOrder = taker
         o = orders[sell_id if aggressor == "buy" else buy_id]
         if o.remaining > qty:
             o.remaining -= qty
-            o.level.qty -= qty  # type: ignore[union-attr]
+            _level_of(o).qty -= qty
         else:
             del orders[o.order_id]
             book.remove(o)
-            key = (o.agent, o.ref)
-            lst = s.refs[key]
-            if len(lst) == 1:
-                del s.refs[key]
-            else:
-                lst.remove(o)
-        rem = taker.remaining - qty
-        taker.remaining = rem
+            s.unindex(o)
+        rem = incoming.remaining - qty
+        incoming.remaining = rem
         if rem == 0:
-            del orders[taker.order_id]
+            del orders[incoming.order_id]
             s.taker = None
-        elif taker.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
+        elif incoming.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
+            priced = incoming.price
+            assert priced is not None  # gtc: priced
+            limit: int = priced
             if aggressor == "buy":
                 keys = book.ask_px
-                if keys and -keys[-1] <= taker.price:  # type: ignore[operator]  # gtc: priced
+                if len(keys) > 0 and -keys[-1] <= limit:
                     return
             else:
                 keys = book.bid_px
-                if keys and keys[-1] >= taker.price:  # type: ignore[operator]
+                if len(keys) > 0 and keys[-1] >= limit:
                     return
             s.taker = None
-            self._rest(book, taker)
+            self._rest(book, incoming)
 
     def _apply_removed(self, e: OrderCancelled | OrderExpired) -> None:
         s = self.state
-        o = s.orders.pop(e[1])
+        # (the id as the event holds it: compiled, an int local would be re-boxed for each dict use)
+        oid: Any = e[1]
+        orders = s.orders
+        o = orders[oid]
+        del orders[oid]
         book = s.books[o.unit]
         if o.level is not None:
             book.remove(o)
-            key = (o.agent, o.ref)
-            lst = s.refs[key]
-            if len(lst) == 1:
-                del s.refs[key]
-            else:
-                lst.remove(o)
+            s.unindex(o)
         taker = s.taker
         if taker is not None:
             if taker is o:
@@ -338,10 +331,9 @@ class Exchange(CommandDecider):
 
     def _apply_shrunk(self, e: OrderShrunk) -> None:
         o = self.state.orders[e[1]]
-        level = o.level
-        assert level is not None
-        level.qty -= o.remaining - e.remaining
-        o.remaining = e.remaining
+        remaining = e[4]
+        _level_of(o).qty -= o.remaining - remaining
+        o.remaining = remaining
 
     def _apply_unit_opened(self, e: UnitOpened) -> None:
         s = self.state
@@ -385,7 +377,7 @@ class Exchange(CommandDecider):
 
     def live_orders(self, agent: str) -> list[LiveOrder]:
         """The agent's resting orders, by order id."""
-        mine = self.state.refs.by_agent.get(agent, {})
+        mine = self.state.refs.get(agent, {})
         found = [
             LiveOrder(o.order_id, o.ref, o.unit, o.side, o.price, o.remaining)  # type: ignore[arg-type]
             for lst in mine.values()
@@ -393,3 +385,39 @@ class Exchange(CommandDecider):
         ]
         found.sort()
         return found
+
+
+def _ignore(exchange: Exchange, event: Event) -> None:
+    """Events of other concerns (settlement, run) do not change the exchange."""
+
+
+#: event class -> ``Exchange`` method applying it (``Exchange.apply`` takes the whole catalogue)
+_APPLIERS: dict[type, Callable[[Exchange, Any], None]] = {cls: _ignore for cls in EVENT_CLASSES}
+_APPLIERS.update(
+    {
+        OrderAccepted: Exchange._apply_accepted,
+        TradeExecuted: Exchange._apply_trade,
+        OrderCancelled: Exchange._apply_removed,
+        OrderExpired: Exchange._apply_removed,
+        OrderShrunk: Exchange._apply_shrunk,
+        UnitOpened: Exchange._apply_unit_opened,
+        GateClosed: Exchange._apply_gate_closed,
+        AuctionCleared: Exchange._apply_auction_cleared,
+    }
+)
+#: command class -> ``Exchange`` method deciding it
+_DECIDERS: dict[type, Callable[[Exchange, Any], list[Event]]] = {
+    PlaceLimit: Exchange._decide_limit,
+    PlaceMarket: Exchange._decide_market,
+    PlaceSet: Exchange._decide_set,
+    Cancel: Exchange._decide_cancel,
+    Shrink: Exchange._decide_shrink,
+}
+
+
+def _level_of(o: RestingOrder) -> Level:
+    """The level ``o`` rests in (a programming error if it does not rest)."""
+    level = o.level
+    if level is None:
+        raise ExchangeError(f"order {o.order_id} does not rest in a level")
+    return level

@@ -16,11 +16,18 @@ order of the same agent:
 
 from __future__ import annotations
 
-from rexnet.domain.events import OrderCancelled, TradeExecuted
-from rexnet.exchange.book import Book
+from typing import Any, Final
 
-_NEG_INF = float("-inf")
-_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot path)
+from rexnet.domain.events import OrderCancelled, TradeExecuted
+from rexnet.exchange.book import Book, RestingOrder
+
+#: "no limit" for a market order: below every level key (keys are prices or negated prices, and
+#: an int keeps the comparison int-only when the module is compiled)
+_NO_LIMIT: Final = -(1 << 62)
+#: builds a NamedTuple without its Python-level ``__new__`` (hot path)
+_new: Final[Any] = tuple.__new__
+_TRADE: Final = TradeExecuted  # (Final: compiled, loaded from a C static)
+_CANCELLED: Final = OrderCancelled
 
 
 def match(
@@ -33,7 +40,7 @@ def match(
     qty: int,
     tid: int,
     stp: str,
-    out: list,
+    out: list[Any],
 ) -> tuple[int, int, bool]:
     """Append the trades (and self-trade cancels) of an incoming order to ``out``.
 
@@ -46,26 +53,29 @@ def match(
     """
     unit = book.unit
     rem = qty
-    append = out.append
+    allow = stp == "allow"
     # Both sides use keys that grow towards the best price (asks are stored negated), so
     # "this level crosses" is ``key >= lim`` either way.
-    if side == "buy":
+    is_buy = side == "buy"
+    if is_buy:
         keys, levels, sign = book.ask_px, book.asks, -1
-        lim = _NEG_INF if limit is None else -limit
+        lim = _NO_LIMIT if limit is None else -limit
     else:
         keys, levels, sign = book.bid_px, book.bids, 1
-        lim = _NEG_INF if limit is None else limit
-    is_buy = sign < 0
-    for key in reversed(keys):
+        lim = _NO_LIMIT if limit is None else limit
+    i = len(keys) - 1
+    while i >= 0:  # best level first (the best key is the last one)
+        key = keys[i]
+        i -= 1
         if key < lim:
             break
         price = sign * key
-        o = levels[price].head
+        o: RestingOrder | None = levels[price].head
         while o is not None:
-            if o.agent == agent and stp != "allow":
+            if not allow and o.agent == agent:
                 if stp == "cancel_incoming":
                     return rem, tid, True
-                append(_new(OrderCancelled, (t, o.order_id, o.agent, unit, o.remaining, "self_trade")))
+                out.append(_new(_CANCELLED, (t, o.order_id, o.agent, unit, o.remaining, "self_trade")))
                 if stp == "cancel_both":
                     return rem, tid, True
                 o = o.next
@@ -76,7 +86,7 @@ def match(
                 trade = (t, tid, unit, price, fill, oid, o.order_id, agent, o.agent, "buy")
             else:
                 trade = (t, tid, unit, price, fill, o.order_id, oid, o.agent, agent, "sell")
-            append(_new(TradeExecuted, trade))
+            out.append(_new(_TRADE, trade))
             tid += 1
             rem -= fill
             if rem == 0:
@@ -95,7 +105,7 @@ def fillable(book: Book, agent: str, side: str, limit: int, qty: int, stp: str) 
     for key in reversed(keys):
         if key < lim:
             break
-        o = levels[sign * key].head
+        o: RestingOrder | None = levels[sign * key].head
         while o is not None:
             if o.agent == agent and stp != "allow":
                 if stp != "cancel_resting":

@@ -25,38 +25,6 @@ class LiveOrder(NamedTuple):
     remaining: int
 
 
-class RefIndex(dict):  # type: ignore[type-arg]
-    """``(agent, ref) -> resting orders``, also indexed by agent.
-
-    Agents ask for their own live orders on every wake-up; scanning every ref of the exchange
-    for that made a simulation quadratic in its population. Only inserting and deleting a key
-    pay for the second index: lookups stay plain dict lookups on the hot path.
-    """
-
-    __slots__ = ("by_agent",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.by_agent: dict[str, dict[str, list[RestingOrder]]] = {}
-
-    def __setitem__(self, key: tuple[str, str], orders: list[RestingOrder]) -> None:
-        super().__setitem__(key, orders)
-        agent, ref = key
-        mine = self.by_agent.get(agent)
-        if mine is None:
-            self.by_agent[agent] = {ref: orders}
-        else:
-            mine[ref] = orders
-
-    def __delitem__(self, key: tuple[str, str]) -> None:
-        super().__delitem__(key)
-        agent, ref = key
-        mine = self.by_agent[agent]
-        del mine[ref]
-        if not mine:
-            del self.by_agent[agent]
-
-
 class ExchangeState:
     """Open books, resting orders and counters of one exchange. Changed only by ``Exchange.apply``.
 
@@ -64,7 +32,11 @@ class ExchangeState:
         books: unit -> :class:`Book` for every unit opened and not yet gate-closed, ascending.
         orders: order_id -> :class:`RestingOrder` (every resting order, plus the incoming one while
             its command's events are being applied).
-        refs: (agent, ref) -> the resting orders under that ref (several for an order set).
+        refs: agent -> ref -> the resting orders under that ref (several for an order set). Keyed
+            by agent first so an agent's live orders are found without scanning every ref (agents
+            ask on every wake-up), and so the hot path needs no ``(agent, ref)`` tuple per order;
+            an agent with nothing resting has no entry. Changed only through :meth:`index` and
+            :meth:`unindex`.
         next_order_id, next_trade_id: the ids the next accepted order / trade will get.
         next_unit: the next unit to enter the forward window.
         taker: the incoming order while it matches (not resting), else ``None``.
@@ -73,15 +45,45 @@ class ExchangeState:
 
     __slots__ = ("books", "orders", "refs", "next_order_id", "next_trade_id", "next_unit", "taker", "due")
 
-    def __init__(self, first_unit: int) -> None:
+    def __init__(self, first_unit: int = 1) -> None:  # (default: see rexnet.exchange.book)
         self.books: dict[int, Book] = {}
         self.orders: dict[int, RestingOrder] = {}
-        self.refs = RefIndex()
+        self.refs: dict[str, dict[str, list[RestingOrder]]] = {}
         self.next_order_id = 1
         self.next_trade_id = 1
         self.next_unit = first_unit
         self.taker: RestingOrder | None = None
         self.due: float = INF
+
+    def resting(self, agent: str, ref: str) -> list[RestingOrder] | None:
+        """The orders resting under ``agent``'s ``ref`` (``None`` if none)."""
+        mine = self.refs.get(agent)
+        return None if mine is None else mine.get(ref)
+
+    def index(self, o: RestingOrder) -> None:
+        """Record resting ``o`` under its agent's ref."""
+        refs = self.refs
+        mine = refs.get(o.agent)
+        if mine is None:
+            refs[o.agent] = {o.ref: [o]}
+            return
+        found = mine.get(o.ref)
+        if found is None:
+            mine[o.ref] = [o]
+        else:
+            lst: list[RestingOrder] = found
+            lst.append(o)
+
+    def unindex(self, o: RestingOrder) -> None:
+        """Forget resting ``o`` under its agent's ref (dropping emptied entries)."""
+        mine = self.refs[o.agent]
+        lst = mine[o.ref]
+        if len(lst) == 1:
+            del mine[o.ref]
+            if not mine:
+                del self.refs[o.agent]
+        else:
+            lst.remove(o)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything observable, as plain values (FIFO order of every level included)."""
@@ -99,7 +101,11 @@ class ExchangeState:
         return {
             "books": books,
             "orders": sorted(self.orders),
-            "refs": {key: [o.order_id for o in lst] for key, lst in sorted(self.refs.items())},
+            "refs": {
+                (agent, ref): [o.order_id for o in lst]
+                for agent, mine in sorted(self.refs.items())
+                for ref, lst in sorted(mine.items())
+            },
             "next_order_id": self.next_order_id,
             "next_trade_id": self.next_trade_id,
             "next_unit": self.next_unit,

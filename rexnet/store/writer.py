@@ -16,18 +16,15 @@ inserting anything: two writers never interleave and nothing is half-written.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import operator
 import sqlite3
-import typing
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 
+from rexnet.domain.codec import chain_rows
 from rexnet.errors import ConcurrencyError, IntegrityError, StoreError
 from rexnet.store.engine import translated
 from rexnet.store.schema import runs
@@ -46,50 +43,6 @@ _INSERT_MANY = f"INSERT INTO event_log ({_COLUMNS}) VALUES " + ", ".join(
 )
 _COPY = f"COPY event_log ({_COLUMNS}) FROM STDIN"
 
-_OPT = orjson.OPT_SORT_KEYS
-_dumps = orjson.dumps
-_sha256 = hashlib.sha256
-
-#: record class -> (payload field names sorted, getter of their values, canonical-bytes piece
-#: ``b"|type|version|"``, type, version, orjson option)
-_CLASS_INFO: dict[type, tuple[Any, ...]] = {}
-_SCALARS = {int, str, bool, type(None)}
-
-
-def _class_info(cls: type) -> tuple[Any, ...]:
-    """Per-class constants of the append loop, computed once per event class."""
-    info = _CLASS_INFO.get(cls)
-    if info is None:
-        event_type: str = cls.TYPE  # type: ignore[attr-defined]
-        version: int = cls.VERSION  # type: ignore[attr-defined]
-        names: tuple[str, ...] = cls._fields  # type: ignore[attr-defined]
-        order = sorted(range(1, len(names)), key=names.__getitem__)
-        getter: Any = (
-            _single(order) if len(order) < 2 else operator.itemgetter(order[0], order[1], *order[2:])
-        )
-        # Building the dict in sorted key order gives orjson's sorted output without asking it to
-        # sort; fields that may hold containers keep OPT_SORT_KEYS for their nested keys.
-        flat = all(set(typing.get_args(h) or (h,)) <= _SCALARS for h in typing.get_type_hints(cls).values())
-        info = (
-            tuple(names[i] for i in order),
-            getter,
-            b"|%s|%d|" % (event_type.encode(), version),
-            event_type,
-            version,
-            0 if flat else _OPT,
-        )
-        _CLASS_INFO[cls] = info
-    return info
-
-
-def _single(order: list[int]) -> Any:
-    index = order[0] if order else None
-
-    def get(event: Any) -> tuple[Any, ...]:
-        return () if index is None else (event[index],)
-
-    return get
-
 
 class RunWriter:
     """Appends events to one run: assigns seqs, computes payloads and the hash chain, batches writes.
@@ -100,8 +53,9 @@ class RunWriter:
     ``resume`` can continue from).
 
     The bytes are exactly those of :func:`rexnet.domain.codec.encode_payload` and
-    :func:`rexnet.domain.codec.chain_hash` (inlined here for speed; the contract suite checks the
-    head against an independent chain computed with the codec).
+    :func:`rexnet.domain.codec.chain_hash`, produced by the codec's hot loop
+    :func:`~rexnet.domain.codec.chain_rows` (the contract suite checks the head against an
+    independent chain computed with the codec's per-event functions).
     """
 
     def __init__(self, store: EventStore, run_id: str, *, batch_size: int = 5000) -> None:
@@ -149,32 +103,22 @@ class RunWriter:
         if self._closed:
             raise StoreError(f"run {self.run_id}: writer is closed")
         rows = self._rows
-        add = rows.append
         batch = self.batch_size
-        seq = self._seq
-        prev = self._hash
-        infos = _CLASS_INFO
+        it = iter(events)
         limit = self._committed_seq + batch  # flush when this seq has been assigned
-        try:
-            for event in events:
-                try:
-                    names, values, tail, event_type, version, opt = infos[event.__class__]
-                except KeyError:
-                    names, values, tail, event_type, version, opt = _class_info(event.__class__)
-                t = event[0]
-                fields = dict(zip(names, values(event)))  # noqa: B905 - lengths match by construction
-                # (a keyword argument costs measurably in this loop: pass it only when needed)
-                payload = _dumps(fields, option=opt) if opt else _dumps(fields)
-                seq += 1
-                # == codec.chain_hash(prev, seq, t, event_type, version, payload), in one step
-                prev = _sha256(b"%s%d|%d%s%s" % (prev, seq, t, tail, payload)).digest()
-                add((seq, t, event_type, version, payload.decode(), prev))  # run_id added on insert
-                if seq >= limit:
-                    self._seq, self._hash = seq, prev
-                    self.flush()
-                    limit = seq + batch
-        finally:
-            self._seq, self._hash = seq, prev
+        while True:
+            mark = len(rows)
+            try:
+                chain_rows(rows, it, self._seq, self._hash, limit)
+            finally:
+                # The rows appended are chained even if an event failed part-way: keep them.
+                if len(rows) > mark:
+                    last = rows[-1]
+                    self._seq, self._hash = last[0], last[5]
+            if self._seq < limit:  # events exhausted
+                return
+            self.flush()
+            limit = self._seq + batch
 
     def flush(self) -> None:
         """Write the buffered rows and move the run's head, in one transaction.
