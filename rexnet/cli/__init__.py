@@ -7,8 +7,6 @@ turned into one-line messages with the exit codes of DESIGN.md section 5: 2 for 
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import click
@@ -72,7 +70,7 @@ def main() -> None:
     cli.main(prog_name="rexnet", standalone_mode=True)
 
 
-from rexnet.cli import ledger, market, replay, sim  # noqa: E402,F401  (registers the commands)
-from rexnet.cli import analytics  # noqa: E402,F401  (sql, query, export, report)
+# importing the command modules registers their commands on `cli`
+from rexnet.cli import analytics, ledger, market, replay, sim, sweep  # noqa: E402,F401
 
-__all__ = ["cli", "main", "CliState", "DEFAULT_DB", "os", "sys"]
+__all__ = ["cli", "main", "CliState", "DEFAULT_DB"]

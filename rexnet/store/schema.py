@@ -67,3 +67,37 @@ event_log = sa.Table(
     # are range scans (measured faster than a rowid table plus a separate key index).
     sqlite_with_rowid=False,
 )
+
+
+#: Sweep bookkeeping (migration 0004; see :mod:`rexnet.sweep`): a sweep's spec and the status of
+#: each of its runs. Not history: a status moves on when a run is redone.
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("sweep_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Index("ix_sweeps_name", "name", unique=True),
+)
+
+SWEEP_RUN_STATUSES = ("pending", "running", "completed", "failed")
+
+sweep_runs = sa.Table(
+    "sweep_runs",
+    metadata,
+    sa.Column("sweep_id", sa.Text, sa.ForeignKey("sweeps.sweep_id"), primary_key=True),
+    sa.Column("point_key", sa.Text, primary_key=True),
+    sa.Column("seed", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("point_index", sa.Integer, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("db_url", sa.Text, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("head_hash", sa.Text, nullable=True),
+    sa.Column("summary", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),
+)
