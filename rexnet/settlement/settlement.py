@@ -24,6 +24,7 @@ Decisions documented here (an auditor's expectations):
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,12 @@ class Settlement:
         self.spec = spec
         self._units: dict[int, _UnitState] = {}
         self._settled: set[int] = set()
+        # Active units (any trade, reservation or realization), unsettled: a set plus a min-heap
+        # with lazy deletion, so the clock's next_due_ms (asked before every command) is O(1)
+        # amortized instead of a scan of every pending unit. A unit's state only gains entries
+        # until it is settled, so a unit enters these once and leaves them once.
+        self._active: set[int] = set()
+        self._active_heap: list[int] = []
 
     # -- state changes -------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
@@ -92,6 +99,7 @@ class Settlement:
         state = self._unit(ev.unit)
         if state is None:
             return
+        self._activate(ev.unit)
         cash = ev.price * ev.qty
         state.trade_cash[ev.seller] = state.trade_cash.get(ev.seller, 0) + cash
         state.trade_cash[ev.buyer] = state.trade_cash.get(ev.buyer, 0) - cash
@@ -110,17 +118,25 @@ class Settlement:
     def _apply_reservation(self, ev: ReservationFixed) -> None:
         state = self._unit(ev.unit)
         if state is not None:
+            self._activate(ev.unit)
             state.reserved[ev.agent] = ev.qty
 
     def _apply_realized(self, ev: Realized) -> None:
         state = self._unit(ev.unit)
         if state is not None:
             # First one wins, as in decide_realize (a valid log has only one).
+            self._activate(ev.unit)
             state.realized.setdefault(ev.agent, ev.qty)
+
+    def _activate(self, unit: int) -> None:
+        if unit not in self._active:
+            self._active.add(unit)
+            heapq.heappush(self._active_heap, unit)
 
     def _apply_settled(self, ev: Settled) -> None:
         self._settled.add(ev.unit)
         self._units.pop(ev.unit, None)
+        self._active.discard(ev.unit)
 
     # -- realizations --------------------------------------------------------------------------
     def decide_realize(self, cmd: Realize) -> list[Any]:
@@ -163,12 +179,14 @@ class Settlement:
     def due_units(self, t_ms: int) -> list[int]:
         """Active, unsettled units whose delivery has ended by ``t_ms``, ascending."""
         end = self.spec.delivery_end_ms
-        return sorted(u for u, s in self._units.items() if s.active() and end(u) <= t_ms)
+        return sorted(u for u in self._active if end(u) <= t_ms)
 
     def next_due_ms(self) -> int | None:
         """When the next unit becomes due for settlement, or ``None`` when nothing is pending."""
-        pending = [u for u, s in self._units.items() if s.active()]
-        return self.spec.delivery_end_ms(min(pending)) if pending else None
+        heap = self._active_heap
+        while heap and heap[0] not in self._active:
+            heapq.heappop(heap)  # settled since it was pushed
+        return self.spec.delivery_end_ms(heap[0]) if heap else None
 
     def settle(self, unit: int, t_ms: int) -> list[Settled]:
         """The ``settled`` rows of ``unit`` at ``t_ms`` (pure: the caller applies them).

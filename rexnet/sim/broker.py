@@ -19,7 +19,9 @@ market at each wake-up, so a rejected command (an ``order_rejected`` event) need
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,8 @@ from rexnet.sim.kernel import Kernel
 from rexnet.sim.port import MarketPort
 
 Submit = Callable[[Any], list[Any]]
+
+_order_id = attrgetter("order_id")
 
 
 def critical_fractile(price: float, penalty: float, surplus: float) -> float:
@@ -51,6 +55,16 @@ def critical_fractile(price: float, penalty: float, surplus: float) -> float:
     if penalty <= surplus:
         return 0.5
     return min(max((price - surplus) / (penalty - surplus), 1e-6), 1.0 - 1e-6)
+
+
+def sample_indices(rng: np.random.Generator, n: int, k: int) -> list[int]:
+    """``k`` distinct indices out of ``range(n)``, uniformly: a partial Fisher-Yates shuffle
+    driven by ``k`` uniform draws (one call; ``Generator.choice`` costs ~10x more per call)."""
+    idx = list(range(n))
+    for i, u in enumerate(rng.random(k).tolist()):
+        j = i + int(u * (n - i))
+        idx[i], idx[j] = idx[j], idx[i]
+    return idx[:k]
 
 
 class Reservations:
@@ -148,10 +162,26 @@ class Broker:
         self.reservations = reservations
         self.units = units
         self.mean_gap_ms = 3_600_000.0 / wake_per_hour
+        self._penalty_ticks = float(self.spec.penalty_ticks)
+        self._window_ms = self.spec.horizon * self.spec.unit_ms
+        periodic = self.spec.auction_mode == "periodic"
+        self._auction_period_ms = self.spec.auction_period_seconds * 1000 if periodic else 0
+        self._vwap_multiple = float(self.spec.vwap_multiple)
+        #: ``position(unit)``: this agent's position (a partial: the hottest call of a wake-up)
+        self._position = partial(reservations.position, self.agent)
         self.rejections = 0
         self._n = 0
         self._submit: Submit | None = None
         self._kernel: Kernel | None = None
+        # This agent's resting orders by unit, read from the market once per wake-up: within a
+        # wake-up only the agent's own commands change them, and a command only changes orders
+        # of the units it names (a book matches within itself), so those units are marked stale
+        # and the snapshot is re-read only if a stale unit is asked for. Outside a wake-up every
+        # read goes to the market.
+        self._live: dict[int, list[Any]] | None = None
+        self._ref_unit: dict[str, int | None] = {}  # of the snapshot's orders; None: several units
+        self._stale: set[int] = set()
+        self._in_wake = False
 
     # -- scheduling -----------------------------------------------------------------------------
     def start(self, kernel: Kernel, submit: Submit) -> None:
@@ -172,7 +202,13 @@ class Broker:
         """One wake-up: draw the next one first (so we know whether this is the last before a
         gate), then trade."""
         nxt = self._schedule_from(t_ms)
-        self.act(t_ms, nxt)
+        self._in_wake = True
+        try:
+            self.act(t_ms, nxt)
+        finally:
+            self._in_wake = False
+            self._live = None
+            self._stale.clear()
 
     def act(self, t_ms: int, next_ms: int) -> None:
         raise NotImplementedError
@@ -186,18 +222,19 @@ class Broker:
         same instant), so "the last wake-up" is the last one before that clearing.
         """
         gate = self.spec.gate_ms(unit)
-        if self.spec.auction_mode != "periodic":
+        period = self._auction_period_ms
+        if not period:
             return gate
-        period = self.spec.auction_period_seconds * 1000
         return max(0, (gate - 1) // period * period)
 
     def eligible_units(self) -> list[int]:
         first, last = self.units
-        return [u for u in sorted(self.market.open_units()) if first <= u <= last and self.client.trades(u)]
+        trades = self.client.trades
+        return [u for u in sorted(self.market.open_units()) if first <= u <= last and trades(u)]
 
     def context(self, unit: int, t_ms: int) -> Context:
         price = self.board.expected_price(unit)
-        penalty = max(float(self.spec.penalty_ticks), float(self.spec.vwap_multiple) * price)
+        penalty = max(self._penalty_ticks, self._vwap_multiple * price)
         q = critical_fractile(price, penalty, self.spec.surplus_ticks)
         return Context(
             t_ms,
@@ -212,15 +249,12 @@ class Broker:
 
     def _resting(self, unit: int) -> tuple[int, int]:
         sell = buy = 0
-        for order in self.live_in(unit):
+        for order in self._orders_in(unit):
             if order.side == "sell":
                 sell += order.remaining
             else:
                 buy += order.remaining
         return sell, buy
-
-    def _position(self, unit: int) -> int:
-        return self.reservations.position(self.agent, unit)
 
     def next_ref(self) -> str:
         self._n += 1
@@ -228,15 +262,48 @@ class Broker:
 
     def submit(self, command: Any) -> list[Any]:
         assert self._submit is not None, "broker not started"
+        if self._live is not None:
+            self._touch(command)
         events = self._submit(command)
         # A rejection needs no recovery (state is re-read at each wake-up); count it for reports.
-        self.rejections += sum(1 for ev in events if isinstance(ev, OrderRejected) and ev.agent == self.agent)
+        for ev in events:
+            if isinstance(ev, OrderRejected) and ev.agent == self.agent:
+                self.rejections += 1
         return events
 
     def live_in(self, unit: int) -> list[Any]:
-        return sorted(
-            (o for o in self.market.live_orders(self.agent) if o.unit == unit), key=lambda o: o.order_id
-        )
+        """This agent's resting orders in ``unit``, by order id."""
+        return list(self._orders_in(unit))
+
+    def _orders_in(self, unit: int) -> Sequence[Any]:
+        if not self._in_wake:
+            return sorted((o for o in self.market.live_orders(self.agent) if o.unit == unit), key=_order_id)
+        live = self._live
+        if live is None or unit in self._stale:
+            live = self._live = {}
+            refs = self._ref_unit = {}
+            self._stale.clear()
+            for o in self.market.live_orders(self.agent):
+                live.setdefault(o.unit, []).append(o)
+                refs[o.ref] = o.unit if refs.get(o.ref, o.unit) == o.unit else None
+            for orders in live.values():
+                orders.sort(key=_order_id)
+        return live.get(unit, ())
+
+    def _touch(self, command: Any) -> None:
+        """Mark the units whose resting orders ``command`` may change as stale in the snapshot."""
+        assert self._live is not None
+        kind = type(command)
+        if kind is PlaceLimit or kind is PlaceMarket:
+            self._stale.add(command.unit)
+        elif kind is Cancel or kind is Shrink:  # the unit of that ref's orders
+            unit = self._ref_unit.get(command.ref)
+            if unit is not None:
+                self._stale.add(unit)
+            else:
+                self._live = None  # unknown to the snapshot, or a set: read everything again
+        else:
+            self._live = None
 
     def cancel_all(self, t_ms: int, orders: list[Any]) -> None:
         seen: list[str] = []
@@ -281,19 +348,18 @@ class TargetBroker(Broker):
         units = self.eligible_units()
         if not units:
             return
-        chosen = [u for u in units if self.deadline_ms(u) <= next_ms] or units[:1]
+        lasts = {u for u in units if self.deadline_ms(u) <= next_ms}
+        chosen = [u for u in units if u in lasts] or units[:1]
         rest = [u for u in units if u not in chosen]
         if rest and self.extra_units > 0:
             k = min(self.extra_units, len(rest))
-            picks = self.rng.choice(len(rest), size=k, replace=False)
-            chosen += [rest[i] for i in sorted(int(p) for p in picks)]
+            chosen += [rest[i] for i in sorted(sample_indices(self.rng, len(rest), k))]
         for unit in chosen:
-            self.trade_unit(unit, t_ms, last=self.deadline_ms(unit) <= next_ms)
+            self.trade_unit(unit, t_ms, last=unit in lasts)
 
     def limit_price(self, unit: int, t_ms: int, selling: bool, plan: Plan, ctx: Context) -> int:
         """Passive far from the gate, crossing the spread in the last stage, never past the plan."""
-        window = self.spec.horizon * self.spec.unit_ms
-        f = min(max((self.deadline_ms(unit) - t_ms) / window, 0.0), 1.0)
+        f = min(max((self.deadline_ms(unit) - t_ms) / self._window_ms, 0.0), 1.0)
         stage = math.ceil(f * self.stages) / self.stages
         if selling:
             bid = self.market.best_bid(unit)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from rexnet.domain.market import MarketSpec
-from rexnet.sim.forecast import Forecast, MartingaleNoise, Shock, lead_units, shock_factor
+from rexnet.sim.forecast import Forecast, MartingaleNoise, Shock, lead_units, shared_noise, shock_factor
 
 
 class Context(NamedTuple):
@@ -97,7 +97,11 @@ class Client:
 
 def hour_of_day(spec: MarketSpec, unit: int) -> float:
     """Hour of day (0..24) at the middle of ``unit``'s delivery period; unit 0 starts at midnight."""
-    mid_s = unit * spec.unit_seconds + spec.unit_seconds / 2
+    return _hour(spec.unit_seconds, unit)
+
+
+def _hour(unit_seconds: int, unit: int) -> float:
+    mid_s = unit * unit_seconds + unit_seconds / 2
     return (mid_s % 86400) / 3600.0
 
 
@@ -119,6 +123,17 @@ _LOAD_MEAN = sum(_raw_load((i + 0.5) / 4) for i in range(96)) / 96
 def load_shape(hour: float) -> float:
     """Household load shape, normalized to a daily mean of 1."""
     return _raw_load(hour) / _LOAD_MEAN
+
+
+# The daily shapes per unit, cached: every wake-up of every client asks them for the open units.
+@lru_cache(maxsize=4096)
+def _clear_sky_at(unit_seconds: int, unit: int) -> float:
+    return clear_sky(_hour(unit_seconds, unit))
+
+
+@lru_cache(maxsize=4096)
+def _load_shape_at(unit_seconds: int, unit: int) -> float:
+    return load_shape(_hour(unit_seconds, unit))
 
 
 class StochasticClient(Client):
@@ -154,7 +169,7 @@ class StochasticClient(Client):
         self._w_common = math.sqrt(rho)
         self._w_own = math.sqrt(1.0 - rho)
         self._own = MartingaleNoise(run_seed, agent, lead_units=lead, final_share=final_share)
-        self._common = MartingaleNoise(
+        self._common = shared_noise(
             run_seed, "driver:" + self.driver, lead_units=lead, final_share=final_share
         )
         self._realized: dict[int, int] = {}
@@ -170,13 +185,15 @@ class StochasticClient(Client):
 
     def forecast(self, unit: int, t_ms: int) -> Forecast:
         lead = lead_units(self.spec.delivery_start_ms(unit), t_ms, self.spec.unit_ms)
-        k = self.scale(unit) * shock_factor(self.shocks, self.driver or "", unit, t_ms)
+        k = self.scale(unit)
+        if self.shocks:
+            k *= shock_factor(self.shocks, self.driver or "", unit, t_ms)
         revealed = self._w_common * self._common.revealed(unit, lead) + self._w_own * self._own.revealed(
             unit, lead
         )
         # Both components share V(L), so the mix keeps variance V(L).
-        std = abs(k) * self.sigma * math.sqrt(self._own.remaining_var(lead))
-        a, b = sorted((k * self.lo_frac, k * self.hi_frac))
+        std = abs(k) * self.sigma * self._own.remaining_std(lead)
+        a, b = (k * self.lo_frac, k * self.hi_frac) if k >= 0.0 else (k * self.hi_frac, k * self.lo_frac)
         return Forecast(k * (self.level(unit) + self.sigma * revealed), std, a, b)
 
     def realize(self, unit: int, *, reserved: int = 0) -> int:
@@ -233,7 +250,7 @@ class Solar(StochasticClient):
         super().__init__(agent, spec, run_seed, **kw)
 
     def scale(self, unit: int) -> float:
-        return self.capacity * clear_sky(hour_of_day(self.spec, unit))
+        return self.capacity * _clear_sky_at(self.spec.unit_seconds, unit)
 
     def level(self, unit: int) -> float:
         return self.clearness
@@ -251,7 +268,7 @@ class Household(StochasticClient):
         super().__init__(agent, spec, run_seed, **kw)
 
     def scale(self, unit: int) -> float:
-        return -self.mean * load_shape(hour_of_day(self.spec, unit))
+        return -self.mean * _load_shape_at(self.spec.unit_seconds, unit)
 
     def level(self, unit: int) -> float:
         return 1.0

@@ -119,21 +119,35 @@ class FlexibleLoad(ValueBuyer):
         self.need = need
         self.start_hour = start_hour
         self.end_hour = end_hour
+        # (first unit of a day, start_hour, end_hour) -> that day's window; keyed by the hours too
+        # since a fork may change them mid-run (rexnet.sim.change)
+        self._windows: dict[tuple[int, float, float], tuple[int, ...]] = {}
 
     def trades(self, unit: int) -> bool:
         return self.start_hour <= hour_of_day(self.spec, unit) < self.end_hour
 
     def window(self, unit: int) -> list[int]:
         """The units of ``unit``'s day inside the window."""
+        return list(self._window(unit))
+
+    def _window(self, unit: int) -> tuple[int, ...]:
         per_day = 86400 // self.spec.unit_seconds
         first = (unit * self.spec.unit_seconds // 86400) * per_day
-        return [v for v in range(first, first + per_day) if self.trades(v)]
+        key = (first, self.start_hour, self.end_hour)
+        units = self._windows.get(key)
+        if units is None:
+            if len(self._windows) >= 2:  # a run moves on day by day
+                self._windows.clear()
+            units = self._windows[key] = tuple(v for v in range(first, first + per_day) if self.trades(v))
+        return units
 
     def plan(self, unit: int, ctx: Context) -> Plan:
-        units = self.window(unit)
-        bought = -sum(ctx.position(v) for v in units)
+        units = self._window(unit)
+        t_ms, opens_at = ctx.t_ms, self.spec.opens_at_ms
+        # units not open yet hold no position: only the window's past and open units count
+        bought = -sum(ctx.position(v) for v in units if opens_at(v) <= t_ms)
         remaining = max(0.0, self.need - bought)
-        left = [v for v in units if self.spec.gate_ms(v) > ctx.t_ms]
+        left = [v for v in units if self.spec.gate_ms(v) > t_ms]
         share = remaining / len(left) if left else 0.0
         consume = min(-self.lo, -ctx.position(unit) + math.ceil(share))
         return Plan(-int(consume), self.value, self.value)

@@ -14,8 +14,12 @@ normals ``z[0..K]``:
 
 and update ``z[j]`` becomes known once the lead falls to ``j`` units or less, so ``V(L) =
 f + (1 - f) * min(L, K) / K`` (equal-variance updates, the MMFE's simplest stationary case;
-``f`` is the share of variance nobody can forecast). The ``z`` of a unit are drawn from their
-own stream (agent or driver, unit), so they never depend on when or how often anyone asked.
+``f`` is the share of variance nobody can forecast). The ``z`` of a unit are drawn from the
+stream of its *block* of :data:`BLOCK_UNITS` consecutive units (agent or driver, block; row
+``unit mod BLOCK_UNITS`` of one ``BLOCK_UNITS x (K + 1)`` draw), so they never depend on when or
+how often anyone asked, and one generator serves a block instead of one per unit (building a
+generator costs far more than drawing from it). A block's forecast table (``revealed`` at every
+lead, and the realized ``Z``) is computed once, vectorized, and read by index afterwards.
 
 A shared driver (all wind farms see the same weather) is a second such process keyed by the
 driver's name; a client mixes it with its own: ``Z = sqrt(rho) Zc + sqrt(1 - rho) Zi``.
@@ -24,6 +28,7 @@ driver's name; a client mixes it with its own: ``Z = sqrt(rho) Zc + sqrt(1 - rho
 from __future__ import annotations
 
 import math
+from array import array
 from functools import lru_cache
 from statistics import NormalDist
 from typing import NamedTuple
@@ -33,6 +38,11 @@ import numpy as np
 from rexnet.sim.rng import STREAM_PROCESS, stream
 
 _STD_NORMAL = NormalDist()
+# Brokers ask the same fractiles again and again (prices move on a tick grid): cache the inverse.
+_inv_cdf = lru_cache(maxsize=8192)(_STD_NORMAL.inv_cdf)
+
+#: consecutive delivery units whose MMFE draws come from one generator
+BLOCK_UNITS = 16
 
 
 class Forecast(NamedTuple):
@@ -53,7 +63,7 @@ class Forecast(NamedTuple):
             value = self.mean
         else:
             q = min(max(q, 1e-9), 1.0 - 1e-9)
-            value = self.mean + self.std * _STD_NORMAL.inv_cdf(q)
+            value = self.mean + self.std * _inv_cdf(q)
         return round(min(max(value, self.lo), self.hi))
 
     @property
@@ -81,32 +91,65 @@ class MartingaleNoise:
         self.final_share = final_share
         self._step = math.sqrt((1.0 - final_share) / lead_units)
         self._final = math.sqrt(final_share)
+        self._std = tuple(math.sqrt(self.remaining_var(lead)) for lead in range(lead_units + 1))
+        # block -> its table (see _block_table); blocks wholly before the last realized unit are
+        # dropped (realizations come in unit order), so at most a few blocks are held.
+        self._tables: dict[int, array] = {}
+        self._realized_block = 0
 
-    def _draws(self, unit: int) -> np.ndarray:
-        return _unit_draws(self.run_seed, self.name, unit, self.lead_units)
+    def _table(self, block: int) -> array:
+        table = self._tables.get(block)
+        if table is None:
+            table = self._tables[block] = _block_table(
+                self.run_seed, self.name, block, self.lead_units, self._step, self._final
+            )
+        return table
 
     def revealed(self, unit: int, lead: int) -> float:
         """The part of ``Z`` known at lead ``lead`` (units): the sum of the updates seen so far."""
-        lead = min(max(lead, 0), self.lead_units)
-        z = self._draws(unit)
-        return self._step * float(np.sum(z[lead : self.lead_units]))
+        k = self.lead_units
+        if lead >= k:
+            return 0.0  # nothing revealed yet
+        block, row = divmod(unit, BLOCK_UNITS)
+        table = self._tables.get(block) or self._table(block)
+        return table[row * (k + 1) + max(lead, 0)]
 
     def remaining_var(self, lead: int) -> float:
         """``V(lead)``: the variance of ``Z`` still unknown at that lead."""
         lead = min(max(lead, 0), self.lead_units)
         return self.final_share + (1.0 - self.final_share) * lead / self.lead_units
 
+    def remaining_std(self, lead: int) -> float:
+        """``sqrt(V(lead))``."""
+        return self._std[min(max(lead, 0), self.lead_units)]
+
     def value(self, unit: int) -> float:
         """The realized ``Z`` of ``unit``."""
-        return self.revealed(unit, 0) + self._final * float(self._draws(unit)[self.lead_units])
+        block, row = divmod(unit, BLOCK_UNITS)
+        if block > self._realized_block:
+            self._realized_block = block
+            for old in [b for b in self._tables if b < block]:
+                del self._tables[old]
+        k = self.lead_units
+        return self._table(block)[row * (k + 1) + k]
 
 
-@lru_cache(maxsize=65536)
-def _unit_draws(run_seed: int, name: str, unit: int, k: int) -> np.ndarray:
-    # Cached because every wake-up re-reads the same unit; the array is never mutated.
-    draws = stream(run_seed, name, STREAM_PROCESS, unit).standard_normal(k + 1)
-    draws.setflags(write=False)
-    return draws
+def _block_table(run_seed: int, name: str, block: int, k: int, step: float, final: float) -> array:
+    """Row ``r`` (unit ``block * BLOCK_UNITS + r``), flattened: ``revealed`` at leads ``0..K-1``
+    then the realized ``Z``; built from one ``BLOCK_UNITS x (K + 1)`` standard normal draw."""
+    z = stream(run_seed, name, STREAM_PROCESS, block).standard_normal((BLOCK_UNITS, k + 1))
+    table = np.empty_like(z)
+    # revealed(L) = step * (z[L] + ... + z[K-1]): suffix sums, as a cumsum of the reversed updates
+    table[:, :k] = step * np.cumsum(z[:, k - 1 :: -1], axis=1)[:, ::-1]
+    table[:, k] = table[:, 0] + final * z[:, k]
+    return array("d", table.tobytes())
+
+
+@lru_cache(maxsize=256)
+def shared_noise(run_seed: int, name: str, *, lead_units: int, final_share: float) -> MartingaleNoise:
+    """One :class:`MartingaleNoise` per shared driver and parameters, so that the clients that
+    follow a driver share its tables instead of each holding a copy (values are the same)."""
+    return MartingaleNoise(run_seed, name, lead_units=lead_units, final_share=final_share)
 
 
 def lead_units(unit_start_ms: int, t_ms: int, unit_ms: int) -> int:

@@ -13,9 +13,11 @@ two clocks merge into one totally ordered sequence.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 #: Priorities at equal times: the market's own clock first (gate closures must happen before
 #: any agent acts at that instant), then realizations, then agents.
@@ -24,6 +26,24 @@ PRIORITY_REALIZE = 1
 PRIORITY_AGENT = 2
 
 Action = Callable[[int], None]
+
+#: Young-generation threshold of the garbage collector while the kernel runs (CPython's default
+#: is 700). A run allocates mostly acyclic, short-lived objects (commands, events) next to a large
+#: population of long-lived ones (agents, resting orders); at the default, the collector's
+#: frequent passes took 4-7% of a 2,000-prosumer day, under 0.5% at this threshold.
+#: (``gc.freeze()`` after building the population measured no gain: most collections are young.)
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextmanager
+def relaxed_gc(young: int = GC_YOUNG_THRESHOLD) -> Iterator[None]:
+    """Raise the collector's young-generation threshold for the duration (restored after)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(young, old[0]), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 class Kernel:
@@ -105,14 +125,16 @@ class Kernel:
         """Run every entry with time <= ``until_ms`` (all, if ``None``) or until ``stop()`` holds.
 
         ``stop`` is checked after each step. The clock ends at ``until_ms`` when given, so the
-        next run continues from there.
+        next run continues from there. The garbage collector runs less often meanwhile
+        (:func:`relaxed_gc`).
         """
-        while True:
-            if stop is not None and stop():
-                return
-            nxt = self.peek()
-            if nxt is None or (until_ms is not None and nxt > until_ms):
-                break
-            self.step()
+        with relaxed_gc():
+            while True:
+                if stop is not None and stop():
+                    return
+                nxt = self.peek()
+                if nxt is None or (until_ms is not None and nxt > until_ms):
+                    break
+                self.step()
         if until_ms is not None and until_ms > self.now:
             self.now = until_ms

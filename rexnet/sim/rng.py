@@ -7,8 +7,9 @@ spawn key comes from a SHA-256 of the agent id, never from Python's ``hash()`` (
 process by ``PYTHONHASHSEED``) nor from an agent's position in a list, so adding or removing an
 agent leaves every other agent's draws unchanged, on any machine.
 
-Streams are further split by purpose (broker decisions, the generation process of one delivery
-unit, ...) so that, e.g., a realization does not depend on how many wake-ups came before it.
+Streams are further split by purpose (broker decisions, the generation process of one block of
+delivery units, see :mod:`rexnet.sim.forecast`, ...) so that, e.g., a realization does not depend
+on how many wake-ups came before it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from simfake import FakeMarket
 
-from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket
+from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, Shrink
 from rexnet.domain.market import MarketSpec
 from rexnet.sim.broker import PriceBoard, Reservations, TargetBroker, ZIBroker, critical_fractile
 from rexnet.sim.client import Wind
@@ -133,3 +133,26 @@ def test_zi_broker_replaces_its_shout():
     assert all(c.side == "buy" and c.price <= 8000 for c in placed)
     live = market.live_orders("zi_buyer-001")
     assert len({o.unit for o in live}) == len(live)  # at most one shout per unit
+
+
+def test_live_orders_read_within_a_wake_up_follow_the_agents_own_commands():
+    seen: list[list[tuple[int, int]]] = []
+
+    class Probe(TargetBroker):
+        def act(self, t_ms: int, next_ms: int) -> None:
+            def snap() -> list[tuple[int, int]]:
+                return [(o.unit, o.remaining) for u in (1, 2) for o in self.live_in(u)]
+
+            seen.append(snap())
+            self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), "sell", 1, 9000, 2 * SPEC.lot_units))
+            self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), "sell", 2, 9000, 2 * SPEC.lot_units))
+            seen.append(snap())
+            self.submit(Shrink(t_ms, self.agent, self.live_in(1)[0].ref, SPEC.lot_units))
+            self.submit(Cancel(t_ms, self.agent, self.live_in(2)[0].ref))
+            seen.append(snap())
+
+    broker, market = _broker(_wind(), cls=Probe)
+    broker.wake(1000)
+    lot = SPEC.lot_units
+    assert seen == [[], [(1, 2 * lot), (2, 2 * lot)], [(1, lot)]]
+    assert [(o.unit, o.remaining) for o in broker.live_in(1)] == [(1, lot)]  # outside a wake-up too
