@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from rexnet.domain.commands import Reason, Realize, RefuseAtEdge
+from rexnet.domain.commands import Realize, Reason, RefuseAtEdge
 from rexnet.domain.events import SYSTEM_AGENT, OrderRejected
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import Exchange
@@ -84,10 +84,17 @@ class MarketEngine:
         if command.agent == SYSTEM_AGENT:
             # the settlement's system account must never trade or realize
             ref = getattr(command, "ref", f"realize:{getattr(command, 'unit', '')}")
-            command = RefuseAtEdge(command.t, command.agent, ref, Reason.RESERVED_AGENT.value,
-                                   f"agent name {SYSTEM_AGENT!r} is reserved for the system account")
+            command = RefuseAtEdge(
+                command.t,
+                command.agent,
+                ref,
+                Reason.RESERVED_AGENT.value,
+                f"agent name {SYSTEM_AGENT!r} is reserved for the system account",
+            )
         if isinstance(command, RefuseAtEdge):
-            rejected = OrderRejected(command.t, command.ref, command.agent, str(command.reason), command.message)
+            rejected = OrderRejected(
+                command.t, command.ref, command.agent, str(command.reason), command.message
+            )
             self.apply(rejected)
             out.append(rejected)
         elif isinstance(command, Realize):

@@ -7,7 +7,8 @@ so a malformed line (not JSON, unknown op, missing or mistyped field, time going
 A well-formed order the market will refuse (price off the tick grid, quantity off the lot grid,
 unit not open, ...) is *not* an input error: it becomes an ``order_rejected`` event with a reason
 code. Prices and quantities off the integer grids cannot even be expressed as commands, so they
-are turned into :class:`~rexnet.domain.commands.RefuseAtEdge` commands here and recorded by the engine as rejections.
+are turned into :class:`~rexnet.domain.commands.RefuseAtEdge` commands here, which the engine
+records as rejections.
 """
 
 from __future__ import annotations
@@ -121,8 +122,13 @@ class ParsedStream:
 def _qty_or_reject(line: Any, spec: MarketSpec, t: int) -> int | RefuseAtEdge:
     units = spec.qty_units(line.qty)
     if units is None:
-        return RefuseAtEdge(t, line.agent, getattr(line, "ref", ""), Reason.OFF_LOT,
-                             f"qty {line.qty} kW is not a multiple of the lot {spec.lot_kw} kW")
+        return RefuseAtEdge(
+            t,
+            line.agent,
+            getattr(line, "ref", ""),
+            Reason.OFF_LOT,
+            f"qty {line.qty} kW is not a multiple of the lot {spec.lot_kw} kW",
+        )
     return units
 
 
@@ -144,8 +150,13 @@ def _to_command(line: Any, spec: MarketSpec, t: int) -> Any:
         return PlaceMarket(t, line.agent, line.ref, line.side, line.unit, qty)
     price = spec.price_ticks(line.price)
     if price is None:
-        return RefuseAtEdge(t, line.agent, line.ref, Reason.OFF_TICK,
-                             f"price {line.price} is not a multiple of the tick {spec.tick}")
+        return RefuseAtEdge(
+            t,
+            line.agent,
+            line.ref,
+            Reason.OFF_TICK,
+            f"price {line.price} is not a multiple of the tick {spec.tick}",
+        )
     if isinstance(line, _Set):
         return PlaceSet(t, line.agent, line.ref, line.side, tuple(line.units), price, qty)
     return PlaceLimit(t, line.agent, line.ref, line.side, line.unit, price, qty, line.tif)
@@ -184,7 +195,9 @@ def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
         if t is None:
             raise LineError(name, number, f"t {line.t} is finer than a millisecond")
         if t < last_t:
-            raise LineError(name, number, f"t {line.t} is earlier than the line before (lines must be in time order)")
+            raise LineError(
+                name, number, f"t {line.t} is earlier than the line before (lines must be in time order)"
+            )
         last_t = t
         try:
             commands.append(_to_command(line, spec, t))

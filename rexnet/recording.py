@@ -19,12 +19,21 @@ from rexnet.engine import MarketEngine
 class RunRecorder:
     """Creates a run, streams events into it and closes it with ``run_completed``."""
 
-    def __init__(self, store: Any, *, name: str | None, scenario: dict[str, Any], seed: int,
-                 spec: MarketSpec, batch_size: int = 5000) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        name: str | None,
+        scenario: dict[str, Any],
+        seed: int,
+        spec: MarketSpec,
+        batch_size: int = 5000,
+    ) -> None:
         self.store = store
         self.spec = spec
-        self.run = store.create_run(name=name, scenario=scenario, seed=seed, code_version=__version__,
-                                    market=spec.to_record())
+        self.run = store.create_run(
+            name=name, scenario=scenario, seed=seed, code_version=__version__, market=spec.to_record()
+        )
         self.writer = store.writer(self.run.run_id, batch_size=batch_size)
         self.engine = MarketEngine(spec)
         self.events = 0
@@ -53,9 +62,16 @@ class RunRecorder:
         return self.writer.seq + 1, self.writer.head_hash.hex()
 
 
-def record_commands(store: Any, commands: Iterable[Any], *, spec: MarketSpec, name: str | None,
-                    scenario: dict[str, Any], seed: int = 0,
-                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def record_commands(
+    store: Any,
+    commands: Iterable[Any],
+    *,
+    spec: MarketSpec,
+    name: str | None,
+    scenario: dict[str, Any],
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Run an order/realization stream through a fresh engine into a new run; returns a summary."""
     rec = RunRecorder(store, name=name, scenario=scenario, seed=seed, spec=spec)
     rec.record(rec.engine.advance(0))

@@ -82,11 +82,16 @@ def events(state, run_ref: str, types: tuple[str, ...], fmt: str) -> None:
 @format_option("table", "json")
 @click.pass_obj
 def audit(state, run_ref: str, fmt: str) -> None:
-    """Check a run from its log: hash chain, reservations, settlements, conservation. Exit 1 on a discrepancy."""
+    """Check a run from its log: hash chain, reservations, settlements, conservation.
+
+    Exit 1 (listing the first discrepancies) when anything disagrees.
+    """
     run = state.run(run_ref)
     result = audit_run(state.store, run)
     if fmt == "json":
-        print_json({"run_id": run.run_id, "ok": result.ok, "summary": result.summary, "problems": result.problems})
+        print_json(
+            {"run_id": run.run_id, "ok": result.ok, "summary": result.summary, "problems": result.problems}
+        )
     else:
         click.echo(result.summary)
         for line in result.problems:

@@ -13,14 +13,20 @@ from rexnet.replay.command_record import ingest_record
 from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
 
 _AT = click.option("--at", "at_seq", type=int, default=None, help="State after the event with this seq.")
-_TIME = click.option("--time", "at_time", type=float, default=None,
-                     help="State after every event with t <= T (sim seconds).")
+_TIME = click.option(
+    "--time", "at_time", type=float, default=None, help="State after every event with t <= T (sim seconds)."
+)
 
 
 @cli.command()
 @click.argument("commands", metavar="COMMANDS.jsonl", type=click.Path(dir_okay=False))
-@click.option("--market", "market_file", type=click.Path(dir_okay=False), default=None,
-              help="Market rules (TOML); defaults for missing keys.")
+@click.option(
+    "--market",
+    "market_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Market rules (TOML); defaults for missing keys.",
+)
 @click.option("--name", default=None, help="A unique name for the run.")
 @format_option("table", "json")
 @click.pass_obj

@@ -12,10 +12,16 @@ from typing import Any
 import click
 
 
-def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def format_option(
+    *choices: str, default: str = "table"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The ``--format`` option every printing command takes."""
     return click.option(
-        "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
         help="Output format (json/jsonl for scripts).",
     )
 
@@ -53,10 +59,14 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
     cols = list(columns or rows[0].keys())
     cells = [[_cell(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    numeric = [all(isinstance(r.get(c), (int, float, Decimal)) or r.get(c) is None for r in rows) for c in cols]
+    numeric = [
+        all(isinstance(r.get(c), (int, float, Decimal)) or r.get(c) is None for r in rows) for c in cols
+    ]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
 
     click.echo(line(cols))
     click.echo("  ".join("-" * w for w in widths))

@@ -13,7 +13,9 @@ from rexnet.cli.output import format_option, print_json, print_rows
 @cli.command()
 @click.argument("scenario", required=False, default=None, metavar="[SCENARIO]")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Run seed (default: the scenario's).")
-@click.option("--units", type=click.IntRange(min=1), default=None, help="Number of delivery units to simulate.")
+@click.option(
+    "--units", type=click.IntRange(min=1), default=None, help="Number of delivery units to simulate."
+)
 @click.option("--name", default=None, help="A unique name for the run.")
 @format_option("table", "json")
 @click.pass_obj
@@ -24,8 +26,9 @@ def run(state, scenario: str | None, seed: int | None, units: int | None, name: 
 
     chosen = with_overrides(load_scenario(scenario), seed=seed, units=units)
     store = state.store
-    with click.progressbar(length=chosen.run.units, label="simulating", file=sys.stderr,
-                           show_pos=True) as bar:
+    with click.progressbar(
+        length=chosen.run.units, label="simulating", file=sys.stderr, show_pos=True
+    ) as bar:
         last = [0]
 
         def progress(done: int, total: int) -> None:
@@ -41,9 +44,13 @@ def run(state, scenario: str | None, seed: int | None, units: int | None, name: 
 
 def _print_summary(s: dict) -> None:
     click.echo(f"run {s['run_id']}: {s['events']} events, head {s['head_hash']}")
-    click.echo(f"  trades {s['trades']}, volume {s['volume_kwh']} kWh, price range "
-               f"{s['min_price']} .. {s['max_price']} /MWh, rejections {s['rejections']}")
-    click.echo(f"  units settled {s['units_settled']}, penalties {s['penalties']}, "
-               f"deficit {s['deficit_kwh']} kWh, surplus {s['surplus_kwh']} kWh")
+    click.echo(
+        f"  trades {s['trades']}, volume {s['volume_kwh']} kWh, price range "
+        f"{s['min_price']} .. {s['max_price']} /MWh, rejections {s['rejections']}"
+    )
+    click.echo(
+        f"  units settled {s['units_settled']}, penalties {s['penalties']}, "
+        f"deficit {s['deficit_kwh']} kWh, surplus {s['surplus_kwh']} kWh"
+    )
     if s["by_kind"]:
         print_rows(s["by_kind"], "table", ["kind", "agents", "energy_kwh", "net_cash", "cost_per_kwh"])

@@ -49,6 +49,6 @@ def seconds(t_ms: int) -> Decimal:
 def event_display(event: Any, spec: MarketSpec) -> dict[str, Any]:
     """``{"t": seconds, "type": ..., field: display value, ...}`` for one event record."""
     out: dict[str, Any] = {"t": seconds(event.t), "type": event.TYPE}
-    for name, value in zip(event._fields[1:], event[1:]):
+    for name, value in zip(event._fields[1:], event[1:], strict=True):
         out[name] = display_value(name, value, spec)
     return out

@@ -92,9 +92,13 @@ class MarketSpec:
         penalty = to_grid(self.penalty_price, self.tick)
         surplus = to_grid(self.surplus_price, self.tick)
         if penalty is None or penalty < 0:
-            raise ValueError(f"penalty_price {self.penalty_price} is not a non-negative multiple of tick {self.tick}")
+            raise ValueError(
+                f"penalty_price {self.penalty_price} is not a non-negative multiple of tick {self.tick}"
+            )
         if surplus is None or surplus < 0:
-            raise ValueError(f"surplus_price {self.surplus_price} is not a non-negative multiple of tick {self.tick}")
+            raise ValueError(
+                f"surplus_price {self.surplus_price} is not a non-negative multiple of tick {self.tick}"
+            )
         if self.unit_seconds <= 0 or self.horizon <= 0 or self.gate_lead_seconds < 0:
             raise ValueError("unit_seconds and horizon must be positive, gate_lead_seconds non-negative")
         if self.penalty_vwap_multiple < 0:

@@ -76,18 +76,20 @@ class Accounts:
         out = []
         for name in names:
             a = self.accounts[name]
-            out.append({
-                "agent": name,
-                "cash": spec.money_display(a.cash),
-                "trade_cash": spec.money_display(a.trade_cash),
-                "penalty": spec.money_display(a.penalty),
-                "surplus_credit": spec.money_display(a.surplus_credit),
-                "bought_kw": spec.kw_display(a.bought),
-                "sold_kw": spec.kw_display(a.sold),
-                "open_position_kw": spec.kw_display(sum(a.open_position.values())),
-                "reserved_kw": spec.kw_display(a.reserved),
-                "realized_kw": spec.kw_display(a.realized),
-                "shortfall_kw": spec.kw_display(a.shortfall),
-                "units_settled": a.units_settled,
-            })
+            out.append(
+                {
+                    "agent": name,
+                    "cash": spec.money_display(a.cash),
+                    "trade_cash": spec.money_display(a.trade_cash),
+                    "penalty": spec.money_display(a.penalty),
+                    "surplus_credit": spec.money_display(a.surplus_credit),
+                    "bought_kw": spec.kw_display(a.bought),
+                    "sold_kw": spec.kw_display(a.sold),
+                    "open_position_kw": spec.kw_display(sum(a.open_position.values())),
+                    "reserved_kw": spec.kw_display(a.reserved),
+                    "realized_kw": spec.kw_display(a.realized),
+                    "shortfall_kw": spec.kw_display(a.shortfall),
+                    "units_settled": a.units_settled,
+                }
+            )
         return out

@@ -76,14 +76,16 @@ class RunStats:
         for k in sorted(self.net_cash_by_kind):
             energy = self._kwh(self.energy_by_kind[k])
             cash = spec.money_display(self.net_cash_by_kind[k])
-            by_kind.append({
-                "kind": k,
-                "agents": len(self.agents_by_kind[k]),
-                "energy_kwh": energy,
-                "net_cash": cash,
-                # positive: pays per kWh it consumed or produced; negative: earns per kWh
-                "cost_per_kwh": (-cash / energy).quantize(Decimal("0.0001")) if energy else None,
-            })
+            by_kind.append(
+                {
+                    "kind": k,
+                    "agents": len(self.agents_by_kind[k]),
+                    "energy_kwh": energy,
+                    "net_cash": cash,
+                    # positive: pays per kWh it consumed or produced; negative: earns per kWh
+                    "cost_per_kwh": (-cash / energy).quantize(Decimal("0.0001")) if energy else None,
+                }
+            )
         return {
             "events": self.events,
             "trades": self.trades,

@@ -83,10 +83,15 @@ def test_settlement_hand_worked(ingested):
 def test_book_as_of_seq_and_time(ingested):
     db, _ = ingested
     at_2s = json.loads(invoke(db, "book", "demo", "--unit", "2", "--time", "2", "--format", "json").output)
-    assert at_2s == {"unit": 2, "bids": [{"price": 39, "qty": 1, "orders": 1}],
-                     "asks": [{"price": 40, "qty": 1, "orders": 1}]}
+    assert at_2s == {
+        "unit": 2,
+        "bids": [{"price": 39, "qty": 1, "orders": 1}],
+        "asks": [{"price": 40, "qty": 1, "orders": 1}],
+    }
     shrunk = [e for e in events_of(db, "demo", "order_shrunk")][0]
-    by_seq = json.loads(invoke(db, "book", "demo", "--unit", "2", "--at", str(shrunk["seq"]), "--format", "json").output)
+    by_seq = json.loads(
+        invoke(db, "book", "demo", "--unit", "2", "--at", str(shrunk["seq"]), "--format", "json").output
+    )
     assert by_seq["asks"] == [{"price": 40, "qty": 0.2, "orders": 1}]
     after_gate = json.loads(invoke(db, "book", "demo", "--unit", "2", "--format", "json").output)
     assert after_gate["bids"] == [] and after_gate["asks"] == []
@@ -97,7 +102,10 @@ def test_accounts(ingested):
     rows = {r["agent"]: r for r in json.loads(invoke(db, "accounts", "demo", "--format", "json").output)}
     assert rows["a"]["cash"] == -0.07 and rows["a"]["penalty"] == 0.075 and rows["a"]["shortfall_kw"] == 0.1
     assert rows["b"]["cash"] == -0.005 and rows["system"]["cash"] == 0.075
-    mid = {r["agent"]: r for r in json.loads(invoke(db, "accounts", "demo", "--time", "10", "--format", "json").output)}
+    mid = {
+        r["agent"]: r
+        for r in json.loads(invoke(db, "accounts", "demo", "--time", "10", "--format", "json").output)
+    }
     assert mid["a"]["open_position_kw"] == 0.5 and mid["a"]["penalty"] == 0
 
 
@@ -117,7 +125,9 @@ def test_audit_detects_tampering_once_triggers_are_dropped(ingested):
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         con.execute(f'DROP TRIGGER "{name}"')
     seq, payload = con.execute("SELECT seq, payload FROM event_log WHERE type = 'trade'").fetchone()
-    con.execute("UPDATE event_log SET payload = ? WHERE seq = ?", (payload.replace('"qty":500', '"qty":600'), seq))
+    con.execute(
+        "UPDATE event_log SET payload = ? WHERE seq = ?", (payload.replace('"qty":500', '"qty":600'), seq)
+    )
     con.commit()
     con.close()
     result = invoke(db, "audit", "demo")
@@ -134,10 +144,13 @@ def test_malformed_stream_exit_2_and_nothing_written(sqlite_url, tmp_path):
     assert json.loads(invoke(sqlite_url, "runs", "--format", "json").output) == []
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--db", "nosuchdriver://x", "runs"], "nosuchdriver"),
-    (["--db", "postgresql+psycopg://postgres@127.0.0.1:1/test", "runs"], "127.0.0.1:1"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--db", "nosuchdriver://x", "runs"], "nosuchdriver"),
+        (["--db", "postgresql+psycopg://postgres@127.0.0.1:1/test", "runs"], "127.0.0.1:1"),
+    ],
+)
 def test_bad_database_url_is_one_line_exit_2(args, needle):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output

@@ -15,7 +15,10 @@ def run_in_process(db: str, *args: str, hashseed: str) -> dict:
     env = {**os.environ, "PYTHONHASHSEED": hashseed}
     out = subprocess.run(
         [sys.executable, "-m", "rexnet.cli", "--db", db, "run", *args, "--format", "json"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -40,7 +43,13 @@ def default_run(tmp_path_factory):
 def test_default_scenario_summary(default_run):
     _, summary = default_run
     assert summary["units_settled"] == 96 and summary["trades"] > 100
-    assert {row["kind"] for row in summary["by_kind"]} >= {"wind", "solar", "household", "storage", "dispatchable"}
+    assert {row["kind"] for row in summary["by_kind"]} >= {
+        "wind",
+        "solar",
+        "household",
+        "storage",
+        "dispatchable",
+    }
     assert summary["min_price"] <= summary["max_price"]
 
 

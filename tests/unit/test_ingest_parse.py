@@ -58,7 +58,10 @@ def test_off_grid_numbers_become_rejections_not_errors(tmp_path):
         ('{"t": 0, "agent": "a"}', "missing field 'op'"),
         ('{"t": 0, "op": "cancel", "agent": "a"}', "missing field 'ref'"),
         ('{"t": 0, "op": "cancel", "agent": "a", "ref": "r", "colour": 1}', "unknown field 'colour'"),
-        ('{"t": 0, "op": "market", "agent": "a", "ref": "r", "side": "up", "unit": 1, "qty": 1}', "field 'side'"),
+        (
+            '{"t": 0, "op": "market", "agent": "a", "ref": "r", "side": "up", "unit": 1, "qty": 1}',
+            "field 'side'",
+        ),
         ('{"t": 0.0001, "op": "cancel", "agent": "a", "ref": "r"}', "finer than a millisecond"),
     ],
 )

@@ -9,7 +9,18 @@ ROOT = Path(__file__).resolve().parents[2] / "rexnet"
 
 # package -> rexnet packages it must not import
 FORBIDDEN = {
-    "domain": {"exchange", "settlement", "sim", "store", "replay", "analytics", "cli", "engine", "recording", "ingest"},
+    "domain": {
+        "exchange",
+        "settlement",
+        "sim",
+        "store",
+        "replay",
+        "analytics",
+        "cli",
+        "engine",
+        "recording",
+        "ingest",
+    },
     "exchange": {"settlement", "sim", "store", "replay", "analytics", "cli", "engine", "recording", "ingest"},
     "settlement": {"exchange", "sim", "store", "replay", "analytics", "cli", "engine", "recording", "ingest"},
     "store": {"exchange", "settlement", "sim", "replay", "analytics", "cli", "engine", "recording", "ingest"},
@@ -42,7 +53,9 @@ def test_lower_layers_do_not_import_higher_ones(package):
             parts = name.split(".")
             if parts[0] == "rexnet" and len(parts) > 1:
                 assert parts[1] not in FORBIDDEN[package], f"{path.relative_to(ROOT)} imports {name}"
-            assert parts[0] not in THIRD_PARTY_FORBIDDEN.get(package, set()), f"{path.relative_to(ROOT)} imports {name}"
+            assert parts[0] not in THIRD_PARTY_FORBIDDEN.get(package, set()), (
+                f"{path.relative_to(ROOT)} imports {name}"
+            )
 
 
 def test_every_module_has_a_docstring():

@@ -56,8 +56,18 @@ def test_unknown_type_is_a_key_error():
 
 def test_pydantic_models_are_frozen_and_strict():
     model = pydantic_model(TradeExecuted)
-    m = model(t=5, trade_id=1, unit=3, price=4000, qty=1500, buy_order_id=1, sell_order_id=2,
-              buyer="a", seller="b", aggressor="buy")
+    m = model(
+        t=5,
+        trade_id=1,
+        unit=3,
+        price=4000,
+        qty=1500,
+        buy_order_id=1,
+        sell_order_id=2,
+        buyer="a",
+        seller="b",
+        aggressor="buy",
+    )
     with pytest.raises(ValidationError):
         m.price = 1  # frozen
     with pytest.raises(ValidationError):
@@ -73,8 +83,13 @@ def test_canonical_bytes_identical_across_processes_and_hash_seeds():
         "print(codec.chain_hash(codec.GENESIS, 0, 0, e.TYPE, 1, codec.encode_payload(e)).hex())"
     )
     outs = {
-        subprocess.run([sys.executable, "-c", script], env={"PYTHONHASHSEED": seed}, capture_output=True,
-                       text=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         for seed in ("0", "1", "12345")
     }
     assert len(outs) == 1

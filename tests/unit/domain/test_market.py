@@ -14,7 +14,9 @@ def test_default_grid_and_money_unit():
     assert spec.money_display(spec.price_ticks("40") * spec.qty_units("1.5")) == Decimal("0.015000")
 
 
-@pytest.mark.parametrize("value,expected", [("40.00", 4000), (40.005, None), ("0.01", 1), (-1, -100), ("x", None)])
+@pytest.mark.parametrize(
+    "value,expected", [("40.00", 4000), (40.005, None), ("0.01", 1), (-1, -100), ("x", None)]
+)
 def test_price_grid(value, expected):
     assert MarketSpec().price_ticks(value) == expected
 
