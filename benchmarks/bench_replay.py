@@ -34,9 +34,9 @@ from typing import Any
 from rexnet import __version__
 from rexnet.domain.events import RunStarted
 from rexnet.engine import MarketEngine
-from rexnet.replay.projection import fold
-from rexnet.replay.decode import decode_fast, event_of
+from rexnet.replay.decode import event_of
 from rexnet.replay.history import read_history
+from rexnet.replay.projection import fold
 from rexnet.replay.simulate import with_overrides
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
