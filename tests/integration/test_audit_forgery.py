@@ -39,3 +39,23 @@ def test_forged_settled_event_is_named_by_audit(tmp_path):
     assert result.exit_code == 1
     assert f"seq {forged_seq}: a unit 2 penalty" in result.output
     assert CliRunner().invoke(cli, ["--db", db, "audit", "honest"]).exit_code == 0
+
+
+def test_false_run_completed_statement_is_named_by_audit(tmp_path):
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in STREAM))
+    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(path), "--name", "honest"]).exit_code == 0
+    store = open_store(db)
+    honest = store.get_run("honest")
+    forged = store.create_run(name="forged", scenario=honest.scenario, seed=honest.seed,
+                              code_version=honest.code_version, market=honest.market)
+    with store.writer(forged.run_id) as writer:
+        for stored in store.read(honest.run_id):
+            event = stored.event()
+            if event.TYPE == "run_completed":
+                event = event._replace(head_hash="0" * 64)  # a false closing statement, chain intact
+            writer.append([event])
+    result = CliRunner().invoke(cli, ["--db", db, "audit", "forged"])
+    assert result.exit_code == 1
+    assert f"seq {honest.head_seq}: run_completed states head 0000" in result.output
