@@ -223,7 +223,9 @@ def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
     if writer.seq != sink.check_through:
         raise CheckFailed(f"run {run.run_id}: its head moved to seq {writer.seq} (another writer?)")
     sink.writer = writer
+    # statistics of the whole history (the checked prefix and the appended rest), like `rexnet run`
     stats = RunStats(run_spec(run))
+    sink.on_check = stats.feed
     sink.on_write = stats.feed
     rerun.run(sink)
     writer.flush()

@@ -70,6 +70,8 @@ class Sink:
         self.written = 0
         #: called with each written batch (e.g. to fold statistics of the appended events)
         self.on_write: Any = None
+        #: called with each batch of checked (already stored) events
+        self.on_check: Any = None
 
     def feed(self, first_seq: int, events: list[Any], hashes: list[bytes]) -> None:
         split = max(0, min(len(events), self.check_through - first_seq + 1))
@@ -81,6 +83,8 @@ class Sink:
             if row.hash != hashes[i]:
                 raise Divergence(seq, row.type, events[i].TYPE)
             self.checked += 1
+        if split and self.on_check is not None:
+            self.on_check(events[:split])
         if split < len(events):
             if self.writer is None:
                 raise _Stop

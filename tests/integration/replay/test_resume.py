@@ -74,6 +74,8 @@ def test_kill_9_then_resume_gives_the_uninterrupted_head(tmp_path, uninterrupted
     summary = invoke_json(db, "resume", "x")
     assert summary["resumed"] and summary["appended"] == uninterrupted["events"] - run.head_seq - 1
     assert (summary["events"], summary["head_hash"]) == (uninterrupted["events"], uninterrupted["head_hash"])
+    # the summary covers the whole history, not only the appended part
+    assert (summary["trades"], summary["penalties"]) == (uninterrupted["trades"], uninterrupted["penalties"])
     run = open_store(db).get_run("x")
     assert run.status == "completed" and run.head_hash.hex() == uninterrupted["head_hash"]
     assert invoke(db, "audit", "x")[0] == 0
@@ -127,3 +129,4 @@ def test_resume_errors(parent_db):
     db, _ = parent_db
     code, _, err = invoke(db, "resume", "no-such-run")
     assert code == 2 and "no run" in err
+
