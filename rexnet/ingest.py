@@ -137,13 +137,14 @@ def _to_command(line: Any, spec: MarketSpec, t: int) -> Any:
     if isinstance(line, _Cancel):
         return Cancel(t, line.agent, line.ref)
     if isinstance(line, _Realize):
-        qty = spec.qty_units(line.qty)
-        if qty is None:
+        measured = spec.qty_units(line.qty)
+        if measured is None:
             raise ValueError(f"qty {line.qty} kW is finer than the meter resolution {spec.meter_kw} kW")
-        return Realize(t, line.agent, line.unit, qty)
-    qty = _qty_or_reject(line, spec, t)
-    if isinstance(qty, RefuseAtEdge):
-        return qty
+        return Realize(t, line.agent, line.unit, measured)
+    qty_or_refusal = _qty_or_reject(line, spec, t)
+    if isinstance(qty_or_refusal, RefuseAtEdge):
+        return qty_or_refusal
+    qty: int = qty_or_refusal
     if isinstance(line, _Shrink):
         return Shrink(t, line.agent, line.ref, qty)
     if isinstance(line, _Market):

@@ -169,7 +169,7 @@ class MarketSpec:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> MarketSpec:
-        kwargs = {k: (Decimal(v) if k in _DECIMALS else v) for k, v in record.items()}
+        kwargs: dict[str, Any] = {k: (Decimal(v) if k in _DECIMALS else v) for k, v in record.items()}
         return cls(**kwargs)
 
 

@@ -275,7 +275,7 @@ class EventStore:
                         rows = cursor.fetchall()
                     finally:
                         cursor.close()
-            yield rows
+            yield list(rows)
             if len(rows) < chunk:
                 return
             seq = rows[-1][seq_at] + 1
