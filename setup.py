@@ -44,8 +44,13 @@ def _ext_modules() -> list:
     # to fix here: only the compiled modules themselves must type-check.
     # group_name: the shared library of the compiled modules is ``rexnet__mypyc`` (a top-level
     # module, as mypyc requires) rather than a hash of the module list.
+    # --config-file with no file: the [tool.mypy] table of pyproject.toml is for developers (its
+    # pydantic plugin is not installed in the isolated build environment).
     return mypycify(
-        ["--follow-imports=silent", *COMPILED], opt_level="3", debug_level="0", group_name="rexnet"
+        ["--config-file=", "--follow-imports=silent", "--python-version=3.11", *COMPILED],
+        opt_level="3",
+        debug_level="0",
+        group_name="rexnet",
     )
 
 
