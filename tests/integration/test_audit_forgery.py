@@ -14,16 +14,21 @@ STREAM = [
 ]
 
 
-def test_forged_settled_event_is_named_by_audit(tmp_path):
+def honest_and_blank_forgery(tmp_path):
+    """A ledger with an honest ingested run, and an empty run "forged" with the same record."""
     db = f"sqlite:///{tmp_path / 'l.db'}"
     path = tmp_path / "s.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in STREAM))
     assert CliRunner().invoke(cli, ["--db", db, "ingest", str(path), "--name", "honest"]).exit_code == 0
-
     store = open_store(db)
     honest = store.get_run("honest")
     forged = store.create_run(name="forged", scenario=honest.scenario, seed=honest.seed,
                               code_version=honest.code_version, market=honest.market)
+    return db, store, honest, forged
+
+
+def test_forged_settled_event_is_named_by_audit(tmp_path):
+    db, store, honest, forged = honest_and_blank_forgery(tmp_path)
     forged_seq = None
     with store.writer(forged.run_id) as writer:
         for stored in store.read(honest.run_id):
@@ -42,14 +47,7 @@ def test_forged_settled_event_is_named_by_audit(tmp_path):
 
 
 def test_false_run_completed_statement_is_named_by_audit(tmp_path):
-    db = f"sqlite:///{tmp_path / 'l.db'}"
-    path = tmp_path / "s.jsonl"
-    path.write_text("".join(json.dumps(x) + "\n" for x in STREAM))
-    assert CliRunner().invoke(cli, ["--db", db, "ingest", str(path), "--name", "honest"]).exit_code == 0
-    store = open_store(db)
-    honest = store.get_run("honest")
-    forged = store.create_run(name="forged", scenario=honest.scenario, seed=honest.seed,
-                              code_version=honest.code_version, market=honest.market)
+    db, store, honest, forged = honest_and_blank_forgery(tmp_path)
     with store.writer(forged.run_id) as writer:
         for stored in store.read(honest.run_id):
             event = stored.event()
