@@ -12,7 +12,7 @@ those own events only. The shared prefix is read from the parent (``parent_run_i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -247,7 +247,7 @@ class EventStore:
         chunk: int,
         *,
         seq_at: int,
-    ) -> Iterator[list[Any]]:
+    ) -> Iterator[Sequence[Any]]:
         """Keyset-paginated row lists of one run (``seq_at``: index of seq in ``columns``)."""
         if types is not None and not types:
             return
@@ -275,7 +275,7 @@ class EventStore:
                         rows = cursor.fetchall()
                     finally:
                         cursor.close()
-            yield list(rows)
+            yield rows  # the fetched list itself: no copy per chunk
             if len(rows) < chunk:
                 return
             seq = rows[-1][seq_at] + 1
