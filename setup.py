@@ -30,6 +30,10 @@ COMPILED = [
     "rexnet/exchange/decision.py",
     "rexnet/exchange/exchange.py",
     "rexnet/domain/codec.py",
+    "rexnet/settlement/floor_rule.py",
+    "rexnet/settlement/settlement.py",
+    "rexnet/engine.py",
+    "rexnet/replay/decode.py",
 ]
 
 

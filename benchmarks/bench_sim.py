@@ -52,20 +52,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             url = f"sqlite:///{Path(tmp) / f'sim-{size}.db'}"
-            out = subprocess.run([sys.executable, "-c", CHILD, str(size), str(args.units), url],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(size), str(args.units), url],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(f"{row['size']:>7,} prosumers x {row['units']} units: {row['events']:>10,} events "
-                  f"({row['trades']:,} trades) in {row['wall_s']:8.1f} s = "
-                  f"{row['events'] / row['wall_s']:>9,.0f} events/s, peak RSS {row['rss_mb']:7.1f} MB",
-                  flush=True)
+            print(
+                f"{row['size']:>7,} prosumers x {row['units']} units: {row['events']:>10,} events "
+                f"({row['trades']:,} trades) in {row['wall_s']:8.1f} s = "
+                f"{row['events'] / row['wall_s']:>9,.0f} events/s, peak RSS {row['rss_mb']:7.1f} MB",
+                flush=True,
+            )
     base = rows[0]
     print("\ngrowth relative to the smallest size:")
     for row in rows:
         k = row["size"] / base["size"]
-        print(f"  x{k:<6g} prosumers -> x{row['wall_s'] / base['wall_s']:<7.2f} time, "
-              f"x{row['events'] / base['events']:<7.2f} events, x{row['rss_mb'] / base['rss_mb']:.2f} memory")
+        print(
+            f"  x{k:<6g} prosumers -> x{row['wall_s'] / base['wall_s']:<7.2f} time, "
+            f"x{row['events'] / base['events']:<7.2f} events, x{row['rss_mb'] / base['rss_mb']:.2f} memory"
+        )
     big = [r for r in rows if r["size"] >= 10000 and r["units"] >= 96]
     for r in big:
         verdict = "meets" if r["wall_s"] < 300 else "misses"

@@ -79,8 +79,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ref = serial(folder, args.units, args.db)
-        print(f"{runs} runs x {args.units} units, default scenario; storage: "
-              f"{'PostgreSQL' if args.db else 'one SQLite file per run'}", flush=True)
+        print(
+            f"{runs} runs x {args.units} units, default scenario; storage: "
+            f"{'PostgreSQL' if args.db else 'one SQLite file per run'}",
+            flush=True,
+        )
         print(f"  serial, in process (no Dask): {ref:7.1f} s", flush=True)
         walls, work = {}, {}
         for workers in args.workers:
@@ -88,13 +91,18 @@ def main() -> None:
             assert outcome["completed"] == runs, outcome
             fixed = cluster_cost(workers)
             walls[workers], work[workers] = wall, max(wall - fixed, 1e-9)
-            print(f"  sweep, {workers} worker(s):        {wall:7.1f} s  ({ref / wall:.2f}x the serial "
-                  f"reference); cluster start/stop {fixed:.1f} s, runs {work[workers]:.1f} s", flush=True)
+            print(
+                f"  sweep, {workers} worker(s):        {wall:7.1f} s  ({ref / wall:.2f}x the serial "
+                f"reference); cluster start/stop {fixed:.1f} s, runs {work[workers]:.1f} s",
+                flush=True,
+            )
     if 1 in walls:
         for workers in walls:
             if workers != 1:
-                print(f"speed-up {workers} workers vs 1: {walls[1] / walls[workers]:.2f}x wall, "
-                      f"{work[1] / work[workers]:.2f}x without the cluster's fixed cost")
+                print(
+                    f"speed-up {workers} workers vs 1: {walls[1] / walls[workers]:.2f}x wall, "
+                    f"{work[1] / work[workers]:.2f}x without the cluster's fixed cost"
+                )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ from rexnet.settlement import Settlement
 class MarketEngine:
     """Exchange + settlement, decide/apply, with a merged clock."""
 
-    def __init__(self, spec: MarketSpec) -> None:
+    def __init__(self, spec: MarketSpec | None = None) -> None:
+        # (spec optional: compiled, ``copy``/``pickle`` build the blank instance they restore by
+        # calling ``__init__`` without arguments; see :mod:`rexnet.exchange.book`)
+        if spec is None:
+            spec = MarketSpec()
         self.spec = spec
         self.exchange = Exchange(spec)
         self.settlement = Settlement(spec)

@@ -45,10 +45,10 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text, nullable=True),
         sa.Column("updated_at", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("sweep_id", "point_key", "seed", name="pk_sweep_runs"),
-        sa.ForeignKeyConstraint(["sweep_id"], ["sweeps.sweep_id"],
-                                name="fk_sweep_runs_sweep_id_sweeps"),
-        sa.CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')",
-                           name="ck_sweep_runs_status"),
+        sa.ForeignKeyConstraint(["sweep_id"], ["sweeps.sweep_id"], name="fk_sweep_runs_sweep_id_sweeps"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'running', 'completed', 'failed')", name="ck_sweep_runs_status"
+        ),
     )
 
 

@@ -55,8 +55,14 @@ class RexnetGroup(click.Group):
 
 
 @click.group(cls=RexnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", envvar="REXNET_DB", default=DEFAULT_DB, show_default=True,
-              help="Ledger database URL (SQLite file or PostgreSQL); env REXNET_DB.")
+@click.option(
+    "--db",
+    "db_url",
+    envvar="REXNET_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="Ledger database URL (SQLite file or PostgreSQL); env REXNET_DB.",
+)
 @click.version_option(__version__, prog_name="rexnet")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str) -> None:

@@ -20,16 +20,31 @@ _DB_HELP = "Ledger URL for this command (overrides the global --db / REXNET_DB).
 
 @cli.command()
 @click.argument("sweep_file", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes of the local Dask cluster (default: CPU count).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Use an existing Dask scheduler (tcp://host:8786) instead of a local cluster.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes of the local Dask cluster (default: CPU count).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Use an existing Dask scheduler (tcp://host:8786) instead of a local cluster.",
+)
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @click.option("--name", default=None, help="Sweep name (default: the file's `name`, else its stem).")
 @format_option("table", "json")
 @click.pass_obj
-def sweep(state, sweep_file: str, workers: int | None, scheduler: str | None, db_url: str | None,
-          name: str | None, fmt: str) -> None:
+def sweep(
+    state,
+    sweep_file: str,
+    workers: int | None,
+    scheduler: str | None,
+    db_url: str | None,
+    name: str | None,
+    fmt: str,
+) -> None:
     """Run the parameter sweep SWEEP.toml: every grid point x seed as one run, in parallel on Dask.
 
     Runs go into the PostgreSQL ledger, or for a SQLite --db into one SQLite file per run
@@ -54,30 +69,36 @@ def sweep(state, sweep_file: str, workers: int | None, scheduler: str | None, db
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler (existing cluster), not both")
     spec = load_sweep(sweep_file, name=name)
-    with click.progressbar(length=spec.runs, label=f"sweep {spec.name}", file=sys.stderr,
-                           show_pos=True) as bar:
+    with click.progressbar(
+        length=spec.runs, label=f"sweep {spec.name}", file=sys.stderr, show_pos=True
+    ) as bar:
         last = [0]
 
         def progress(done: int, total: int) -> None:
             bar.update(done - last[0])
             last[0] = done
 
-        outcome = run_sweep(db_url or state.db_url, spec, workers=workers, scheduler=scheduler,
-                            progress=progress)
+        outcome = run_sweep(
+            db_url or state.db_url, spec, workers=workers, scheduler=scheduler, progress=progress
+        )
     if fmt == "json":
         print_json(outcome)
     else:
         _print_outcome(outcome)
     if outcome["failed"]:
-        raise CheckFailed(f"{outcome['failed']} of {len(outcome['runs'])} runs of sweep {outcome['name']!r} "
-                          "did not complete: run the sweep again to redo them")
+        raise CheckFailed(
+            f"{outcome['failed']} of {len(outcome['runs'])} runs of sweep {outcome['name']!r} "
+            "did not complete: run the sweep again to redo them"
+        )
 
 
 def _print_outcome(o: dict[str, Any]) -> None:
     where = "the ledger" if o["storage"] == "ledger" else f"one SQLite file per run in {o['storage']}"
-    click.echo(f"sweep {o['name']} ({o['sweep_id']}): {len(o['runs'])} runs, {o['completed']} completed "
-               f"({o['ran']} run now, {o['skipped']} already complete), {o['failed']} failed; "
-               f"runs in {where}")
+    click.echo(
+        f"sweep {o['name']} ({o['sweep_id']}): {len(o['runs'])} runs, {o['completed']} completed "
+        f"({o['ran']} run now, {o['skipped']} already complete), {o['failed']} failed; "
+        f"runs in {where}"
+    )
     from rexnet.sweep.summary import COLUMNS
 
     print_rows(o["points"], "table", list(COLUMNS))
@@ -107,22 +128,42 @@ def sweeps(state, sweep_ref: str | None, db_url: str | None, fmt: str) -> None:
     from rexnet.sweep.query import sweep_rows
 
     _, runs = sweep_rows(url, sweep_ref)
-    print_rows([{"point": r.point_key, "seed": r.seed, "status": r.status, "run_id": r.run_id,
-                 "attempts": r.attempts, "head_hash": r.head_hash, "db_url": r.db_url, "error": r.error}
-                for r in runs], fmt,
-               ["point", "seed", "status", "run_id", "attempts", "error"] if fmt == "table" else None)
+    print_rows(
+        [
+            {
+                "point": r.point_key,
+                "seed": r.seed,
+                "status": r.status,
+                "run_id": r.run_id,
+                "attempts": r.attempts,
+                "head_hash": r.head_hash,
+                "db_url": r.db_url,
+                "error": r.error,
+            }
+            for r in runs
+        ],
+        fmt,
+        ["point", "seed", "status", "run_id", "attempts", "error"] if fmt == "table" else None,
+    )
 
 
 @cli.command("sweep-query")
 @click.argument("name")
 @click.argument("sweep_ref", metavar="SWEEP")
-@click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of the query (repeatable), e.g. -p bucket=3600.")
+@click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the query (repeatable), e.g. -p bucket=3600.",
+)
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @format_option("table", "csv", "json")
 @click.pass_obj
-def sweep_query_command(state, name: str, sweep_ref: str, pairs: tuple[str, ...], db_url: str | None,
-                        fmt: str) -> None:
+def sweep_query_command(
+    state, name: str, sweep_ref: str, pairs: tuple[str, ...], db_url: str | None, fmt: str
+) -> None:
     """Run the named query NAME (see `rexnet sql --list`) for every completed run of SWEEP.
 
     The results are stacked with the columns point, seed and the grid's keys in front.

@@ -16,8 +16,8 @@ from typing import Any
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import InputError
-from rexnet.replay.decode import decode_fast
-from rexnet.replay.history import read_history
+from rexnet.replay.decode import fold_rows
+from rexnet.replay.history import read_history_chunks
 
 
 def run_spec(run: Any) -> MarketSpec:
@@ -45,8 +45,8 @@ def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
     apply = into.apply
-    for _seq, t_ms, kind, version, payload in read_history(store, run, lean=True, **bounds):
-        apply(decode_fast(kind, version, t_ms, payload))
+    for rows in read_history_chunks(store, run, **bounds):
+        fold_rows(rows, apply)
     return into
 
 

@@ -31,8 +31,14 @@ def with_overrides(scenario: Scenario, *, seed: int | None = None, units: int | 
     return scenario.model_copy(update={"run": run.model_copy(update=update)})
 
 
-def run_scenario(store: Any, scenario: Scenario, *, name: str | None = None,
-                 progress: Progress | None = None, batch_size: int | None = None) -> dict[str, Any]:
+def run_scenario(
+    store: Any,
+    scenario: Scenario,
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
     """Simulate ``scenario`` (its ``run.seed``) into a new run; returns the summary.
 
     ``batch_size`` defaults to ``REXNET_BATCH_SIZE`` (5000): events per committed transaction.
@@ -43,8 +49,9 @@ def run_scenario(store: Any, scenario: Scenario, *, name: str | None = None,
         batch_size = env_batch_size()
     spec = scenario.to_spec()
     seed = scenario.run.seed
-    recorder = RunRecorder(store, name=name, scenario=scenario.to_record(), seed=seed, spec=spec,
-                           batch_size=batch_size)
+    recorder = RunRecorder(
+        store, name=name, scenario=scenario.to_record(), seed=seed, spec=spec, batch_size=batch_size
+    )
     stats = RunStats(spec)
 
     def on_events(events: list[Any]) -> None:
@@ -56,5 +63,11 @@ def run_scenario(store: Any, scenario: Scenario, *, name: str | None = None,
     tail = recorder.engine.finish()
     on_events(tail)
     events, head = recorder.complete()
-    return {"run_id": recorder.run_id, "name": name, "seed": seed, "events": events, "head_hash": head,
-            **{k: v for k, v in stats.summary().items() if k != "events"}}
+    return {
+        "run_id": recorder.run_id,
+        "name": name,
+        "seed": seed,
+        "events": events,
+        "head_hash": head,
+        **{k: v for k, v in stats.summary().items() if k != "events"},
+    }

@@ -230,11 +230,33 @@ class EventStore:
         For projections and replays, which need neither the run id nor the hash of each row:
         fetching and wrapping those costs as much as folding the events themselves on SQLite.
         """
-        columns = _LEAN_COLUMNS[self.dialect]
-        for rows in self._chunks(columns, run_id, from_seq, to_seq, types, to_t_ms, chunk, seq_at=0):
-            if rows and not isinstance(rows[0][4], bytes):  # a driver handing out memoryview
-                rows = [(*row[:4], bytes(row[4])) for row in rows]
+        for rows in self.read_chunks(
+            run_id, from_seq=from_seq, to_seq=to_seq, types=types, to_t_ms=to_t_ms, chunk=chunk
+        ):
             yield from rows
+
+    def read_chunks(
+        self,
+        run_id: str,
+        *,
+        from_seq: int = 0,
+        to_seq: int | None = None,
+        types: Collection[str] | None = None,
+        to_t_ms: int | None = None,
+        chunk: int = 20_000,
+        hashes: bool = False,
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`read_rows` as lists of up to ``chunk`` rows, for folds that loop over them directly.
+
+        With ``hashes`` each row also carries the stored hash (bytes) as a sixth field, for folds
+        that recompute the chain as they go (``rexnet replay``). A generator level per row costs
+        about as much as reading the row, hence lists.
+        """
+        columns = _LEAN_COLUMNS[self.dialect] + (", hash" if hashes else "")
+        for rows in self._chunks(columns, run_id, from_seq, to_seq, types, to_t_ms, chunk, seq_at=0):
+            if rows and not (isinstance(rows[0][4], bytes) and (not hashes or isinstance(rows[0][5], bytes))):
+                rows = [(*row[:4], *map(bytes, row[4:])) for row in rows]  # a driver handing out memoryview
+            yield rows if isinstance(rows, list) else list(rows)
 
     def _chunks(
         self,

@@ -63,8 +63,13 @@ def dask_client(*, workers: int | None, scheduler: str | None, jobs: int) -> Ite
     with dask.config.set(settings), warnings.catch_warnings():
         # the scheduler's HTTP endpoint moves to a free port if 8787 is taken: nothing to report
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = distributed.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         client = distributed.Client(cluster)
         try:
             yield client

@@ -38,9 +38,19 @@ class SweepRun:
     @classmethod
     def from_row(cls, row: Any) -> SweepRun:
         m = row._mapping
-        return cls(m["point_key"], int(m["seed"]), m["point_index"], json.loads(m["params"]), m["run_id"],
-                   m["db_url"], m["status"], m["error"], m["attempts"], m["head_hash"],
-                   None if m["summary"] is None else json.loads(m["summary"]))
+        return cls(
+            m["point_key"],
+            int(m["seed"]),
+            m["point_index"],
+            json.loads(m["params"]),
+            m["run_id"],
+            m["db_url"],
+            m["status"],
+            m["error"],
+            m["attempts"],
+            m["head_hash"],
+            None if m["summary"] is None else json.loads(m["summary"]),
+        )
 
 
 def _now() -> str:
@@ -68,17 +78,25 @@ class SweepLedger:
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """Every sweep with its run counts by status, oldest first."""
-        counts = (sa.select(sweep_runs.c.sweep_id, sweep_runs.c.status, sa.func.count().label("n"))
-                  .group_by(sweep_runs.c.sweep_id, sweep_runs.c.status))
+        counts = sa.select(sweep_runs.c.sweep_id, sweep_runs.c.status, sa.func.count().label("n")).group_by(
+            sweep_runs.c.sweep_id, sweep_runs.c.status
+        )
         with translated(self.engine.url, "cannot read sweeps"), self.engine.connect() as conn:
-            rows = conn.execute(sa.select(sweeps.c.sweep_id, sweeps.c.name, sweeps.c.created_at)
-                                .order_by(sweeps.c.created_at)).all()
+            rows = conn.execute(
+                sa.select(sweeps.c.sweep_id, sweeps.c.name, sweeps.c.created_at).order_by(sweeps.c.created_at)
+            ).all()
             by: dict[str, dict[str, int]] = {}
             for sweep_id, status, n in conn.execute(counts):
                 by.setdefault(sweep_id, {})[status] = n
-        return [{"sweep_id": r[0], "name": r[1], "created_at": r[2],
-                 **{s: by.get(r[0], {}).get(s, 0) for s in ("completed", "failed", "running", "pending")}}
-                for r in rows]
+        return [
+            {
+                "sweep_id": r[0],
+                "name": r[1],
+                "created_at": r[2],
+                **{s: by.get(r[0], {}).get(s, 0) for s in ("completed", "failed", "running", "pending")},
+            }
+            for r in rows
+        ]
 
     def register(self, name: str, spec_json: str) -> str:
         """The id of sweep ``name``, recording it on first use.
@@ -92,21 +110,25 @@ class SweepLedger:
             if stored != json.loads(spec_json):
                 raise InputError(
                     f"sweep {name!r} was recorded with a different scenario, grid, seeds or units: "
-                    "give this one another name (name = \"...\" in the sweep file)"
+                    'give this one another name (name = "..." in the sweep file)'
                 )
             return sweep_id
         sweep_id = uuid.uuid4().hex[:12]
         with translated(self.engine.url, "cannot record the sweep"), self._write() as conn, conn.begin():
-            conn.execute(sa.insert(sweeps).values(sweep_id=sweep_id, name=name, spec=spec_json,
-                                                  created_at=_now()))
+            conn.execute(
+                sa.insert(sweeps).values(sweep_id=sweep_id, name=name, spec=spec_json, created_at=_now())
+            )
         return sweep_id
 
     # -- runs ----------------------------------------------------------------------------------
     def runs(self, sweep_id: str) -> list[SweepRun]:
         """The sweep's runs in grid order (point, then seed)."""
         with translated(self.engine.url, "cannot read sweep runs"), self.engine.connect() as conn:
-            rows = conn.execute(sa.select(sweep_runs).where(sweep_runs.c.sweep_id == sweep_id)
-                                .order_by(sweep_runs.c.point_index, sweep_runs.c.seed)).all()
+            rows = conn.execute(
+                sa.select(sweep_runs)
+                .where(sweep_runs.c.sweep_id == sweep_id)
+                .order_by(sweep_runs.c.point_index, sweep_runs.c.seed)
+            ).all()
         return [SweepRun.from_row(r) for r in rows]
 
     def add_missing(self, sweep_id: str, wanted: list[SweepRun]) -> None:
@@ -116,12 +138,24 @@ class SweepLedger:
         if not new:
             return
         stamp = _now()
-        values = [{"sweep_id": sweep_id, "point_key": r.point_key, "seed": r.seed,
-                   "point_index": r.point_index, "params": json.dumps(r.params, sort_keys=True),
-                   "run_id": r.run_id, "db_url": r.db_url, "status": r.status, "error": r.error,
-                   "attempts": r.attempts, "head_hash": None, "summary": None,
-                   "updated_at": stamp}
-                  for r in new]
+        values = [
+            {
+                "sweep_id": sweep_id,
+                "point_key": r.point_key,
+                "seed": r.seed,
+                "point_index": r.point_index,
+                "params": json.dumps(r.params, sort_keys=True),
+                "run_id": r.run_id,
+                "db_url": r.db_url,
+                "status": r.status,
+                "error": r.error,
+                "attempts": r.attempts,
+                "head_hash": None,
+                "summary": None,
+                "updated_at": stamp,
+            }
+            for r in new
+        ]
         with translated(self.engine.url, "cannot record sweep runs"), self._write() as conn, conn.begin():
             conn.execute(sa.insert(sweep_runs), values)
 
@@ -132,7 +166,8 @@ class SweepLedger:
         if values.pop("bump", False):
             values["attempts"] = sweep_runs.c.attempts + 1
         values["updated_at"] = _now()
-        where = sa.and_(sweep_runs.c.sweep_id == sweep_id, sweep_runs.c.point_key == point_key,
-                        sweep_runs.c.seed == seed)
+        where = sa.and_(
+            sweep_runs.c.sweep_id == sweep_id, sweep_runs.c.point_key == point_key, sweep_runs.c.seed == seed
+        )
         with translated(self.engine.url, "cannot record a sweep run"), self._write() as conn, conn.begin():
             conn.execute(sa.update(sweep_runs).where(where).values(**values))

@@ -59,13 +59,21 @@ def _sweep_name(ref: str) -> str:
 def sweep_files(db_url: str, sweep: str) -> list[dict[str, Any]]:
     """``[{"point", "seed", "run_id", "path"}]`` of a SQLite sweep's completed runs (path: the run's file)."""
     _, rows = sweep_rows(db_url, sweep)
-    return [{"point": r.point_key, "seed": r.seed, "run_id": r.run_id,
-             "path": r.db_url.removeprefix("sqlite:///") if r.db_url else None}
-            for r in rows if r.status == "completed"]
+    return [
+        {
+            "point": r.point_key,
+            "seed": r.seed,
+            "run_id": r.run_id,
+            "path": r.db_url.removeprefix("sqlite:///") if r.db_url else None,
+        }
+        for r in rows
+        if r.status == "completed"
+    ]
 
 
-def sweep_query(db_url: str, sweep: str, query: str, params: dict[str, Any]
-                ) -> tuple[list[str], list[tuple[Any, ...]], list[SweepRun]]:
+def sweep_query(
+    db_url: str, sweep: str, query: str, params: dict[str, Any]
+) -> tuple[list[str], list[tuple[Any, ...]], list[SweepRun]]:
     """Named query ``query`` over every completed run of ``sweep``.
 
     Returns:

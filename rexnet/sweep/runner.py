@@ -48,8 +48,15 @@ def run_name(sweep: str, point_key: str, seed: int) -> str:
     return f"sweep/{sweep}/{point_key}/seed={seed}"
 
 
-def run_sweep(db_url: str, spec: SweepSpec, *, workers: int | None = None, scheduler: str | None = None,
-              progress: Progress | None = None, batch_size: int | None = None) -> dict[str, Any]:
+def run_sweep(
+    db_url: str,
+    spec: SweepSpec,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
     """Run (or finish) the sweep ``spec`` into the ledger at ``db_url``; the outcome.
 
     ``batch_size`` (events per committed transaction of a run) defaults to ``REXNET_BATCH_SIZE``
@@ -81,15 +88,27 @@ def run_sweep(db_url: str, spec: SweepSpec, *, workers: int | None = None, sched
             if files is not None:
                 files.mkdir(parents=True, exist_ok=True)
             tasks = [_task(db_url, spec, row, batch_size) for row in todo]
-            _execute(ledger, sweep_id, store, todo, tasks, workers=workers, scheduler=scheduler,
-                     progress=progress, total=spec.runs)
+            _execute(
+                ledger,
+                sweep_id,
+                store,
+                todo,
+                tasks,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                total=spec.runs,
+            )
         rows = ledger.runs(sweep_id)
     finally:
         store.close()
     runs = [_run_entry(row, actions.get((row.point_key, row.seed), "ran")) for row in rows]
     return {
-        "sweep_id": sweep_id, "name": spec.name, "storage": "ledger" if files is None else str(files),
-        "runs": runs, "points": point_table(rows),
+        "sweep_id": sweep_id,
+        "name": spec.name,
+        "storage": "ledger" if files is None else str(files),
+        "runs": runs,
+        "points": point_table(rows),
         "completed": sum(r["status"] == "completed" for r in runs),
         "failed": sum(r["status"] != "completed" for r in runs),
         "ran": sum(r["action"] == "ran" for r in runs),
@@ -112,13 +131,27 @@ def _wanted(spec: SweepSpec, files: Path | None) -> list[SweepRun]:
     for point in spec.points:
         for seed in spec.seeds:
             url = None if files is None else f"sqlite:///{files / file_stem(point.key, seed)}.db"
-            out.append(SweepRun(point.key, seed, point.index, point.params, None, url,
-                                "failed" if point.error else "pending", point.error, 0, None, None))
+            out.append(
+                SweepRun(
+                    point.key,
+                    seed,
+                    point.index,
+                    point.params,
+                    None,
+                    url,
+                    "failed" if point.error else "pending",
+                    point.error,
+                    0,
+                    None,
+                    None,
+                )
+            )
     return out
 
 
-def _plan(ledger: SweepLedger, sweep_id: str, spec: SweepSpec, store: Any
-          ) -> tuple[list[SweepRun], dict[tuple[str, int], str]]:
+def _plan(
+    ledger: SweepLedger, sweep_id: str, spec: SweepSpec, store: Any
+) -> tuple[list[SweepRun], dict[tuple[str, int], str]]:
     """The rows to submit, and the action per ``(point, seed)`` for rows that are not submitted."""
     errors = {p.key: p.error for p in spec.points}
     todo, actions = [], {}
@@ -154,8 +187,12 @@ def _still_complete(store: Any, row: SweepRun) -> bool:
 
 def _task(db_url: str, spec: SweepSpec, row: SweepRun, batch_size: int) -> dict[str, Any]:
     point = spec.points[row.point_index]
-    task = {"db_url": row.db_url or db_url, "run_name": run_name(spec.name, row.point_key, row.seed),
-            "scenario": point.scenarios[row.seed].to_record(), "batch_size": batch_size}
+    task = {
+        "db_url": row.db_url or db_url,
+        "run_name": run_name(spec.name, row.point_key, row.seed),
+        "scenario": point.scenarios[row.seed].to_record(),
+        "batch_size": batch_size,
+    }
     hook = os.environ.get(KILL_ENV)
     if hook:
         key, seed, after, *once = hook.split("|")
@@ -164,9 +201,18 @@ def _task(db_url: str, spec: SweepSpec, row: SweepRun, batch_size: int) -> dict[
     return task
 
 
-def _execute(ledger: SweepLedger, sweep_id: str, store: Any, rows: list[SweepRun],
-             tasks: list[dict[str, Any]], *, workers: int | None, scheduler: str | None,
-             progress: Progress | None, total: int) -> None:
+def _execute(
+    ledger: SweepLedger,
+    sweep_id: str,
+    store: Any,
+    rows: list[SweepRun],
+    tasks: list[dict[str, Any]],
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+    total: int,
+) -> None:
     from rexnet.sweep.cluster import dask_client
     from rexnet.sweep.task import run_task
 
@@ -187,15 +233,24 @@ def _execute(ledger: SweepLedger, sweep_id: str, store: Any, rows: list[SweepRun
                 _record_failure(ledger, sweep_id, store, row, task, exc)
             else:
                 summary = result["summary"]
-                ledger.update(sweep_id, row.point_key, row.seed, status="completed", error=None,
-                              run_id=result["run_id"], head_hash=summary["head_hash"], summary=summary)
+                ledger.update(
+                    sweep_id,
+                    row.point_key,
+                    row.seed,
+                    status="completed",
+                    error=None,
+                    run_id=result["run_id"],
+                    head_hash=summary["head_hash"],
+                    summary=summary,
+                )
             done += 1
             if progress is not None:
                 progress(offset + done, total)
 
 
-def _record_failure(ledger: SweepLedger, sweep_id: str, store: Any, row: SweepRun, task: dict[str, Any],
-                    exc: BaseException) -> None:
+def _record_failure(
+    ledger: SweepLedger, sweep_id: str, store: Any, row: SweepRun, task: dict[str, Any], exc: BaseException
+) -> None:
     """``failed`` with the reason; the run the task left behind is marked ``failed`` (not deleted)."""
     text = (str(exc).strip().splitlines() or [""])[0]
     if type(exc).__name__ == "KilledWorker":  # its first sentence says it all; the rest is a link
@@ -216,11 +271,28 @@ def _record_failure(ledger: SweepLedger, sweep_id: str, store: Any, row: SweepRu
                 target.close()
     except RexnetError:
         pass  # the reason above is what matters; the run (if any) stays as it is
-    ledger.update(sweep_id, row.point_key, row.seed, status="failed", error=reason, run_id=run_id,
-                  head_hash=None, summary=None)
+    ledger.update(
+        sweep_id,
+        row.point_key,
+        row.seed,
+        status="failed",
+        error=reason,
+        run_id=run_id,
+        head_hash=None,
+        summary=None,
+    )
 
 
 def _run_entry(row: SweepRun, action: str) -> dict[str, Any]:
-    return {"point": row.point_key, "params": row.params, "seed": row.seed, "status": row.status,
-            "action": action, "run_id": row.run_id, "db_url": row.db_url, "head_hash": row.head_hash,
-            "attempts": row.attempts, "error": row.error}
+    return {
+        "point": row.point_key,
+        "params": row.params,
+        "seed": row.seed,
+        "status": row.status,
+        "action": action,
+        "run_id": row.run_id,
+        "db_url": row.db_url,
+        "head_hash": row.head_hash,
+        "attempts": row.attempts,
+        "error": row.error,
+    }

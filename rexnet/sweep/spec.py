@@ -80,8 +80,13 @@ class SweepSpec:
     def record(self) -> dict[str, Any]:
         """The canonical description stored in ``sweeps.spec`` (what re-running must match)."""
         # the grid as [key, values] pairs: its key order makes the point keys, so it is kept
-        return {"scenario": self.base.to_record(), "grid": [[k, v] for k, v in self.grid.items()],
-                "set": self.sets, "seeds": self.seeds, "units": self.units}
+        return {
+            "scenario": self.base.to_record(),
+            "grid": [[k, v] for k, v in self.grid.items()],
+            "set": self.sets,
+            "seeds": self.seeds,
+            "units": self.units,
+        }
 
     def record_json(self) -> str:
         return json.dumps(self.record(), sort_keys=True, separators=(",", ":"))
@@ -112,8 +117,9 @@ def load_sweep(path: str | Path, *, name: str | None = None) -> SweepSpec:
     return parse_sweep(raw, source=path.name, folder=path.parent, default_name=path.stem)
 
 
-def parse_sweep(raw: dict[str, Any], *, source: str, folder: Path | None = None,
-                default_name: str = "sweep") -> SweepSpec:
+def parse_sweep(
+    raw: dict[str, Any], *, source: str, folder: Path | None = None, default_name: str = "sweep"
+) -> SweepSpec:
     """Validate a sweep mapping and expand its grid into points (see :func:`load_sweep`)."""
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
@@ -144,10 +150,13 @@ def parse_sweep(raw: dict[str, Any], *, source: str, folder: Path | None = None,
     record = base.to_record()
     for key in [*sets, *grid]:
         resolve_key(record, key, source)  # a key that names nothing fails the whole sweep
-    points = [_point(i, dict(zip(grid, combo, strict=True)), base, sets, seeds, units, source)
-              for i, combo in enumerate(itertools.product(*grid.values()))]
-    return SweepSpec(name=name, base=base, grid=grid, sets=sets, seeds=seeds, units=units, points=points,
-                     source=source)
+    points = [
+        _point(i, dict(zip(grid, combo, strict=True)), base, sets, seeds, units, source)
+        for i, combo in enumerate(itertools.product(*grid.values()))
+    ]
+    return SweepSpec(
+        name=name, base=base, grid=grid, sets=sets, seeds=seeds, units=units, points=points, source=source
+    )
 
 
 def _base_scenario(ref: Any, source: str, folder: Path | None) -> Scenario:
@@ -167,8 +176,11 @@ def _seeds(value: Any, base: Scenario, source: str) -> list[int]:
         if value < 1:
             raise InputError(f"{source}: seeds: a count must be positive (got {value})")
         return list(range(value))
-    if (isinstance(value, list) and value
-            and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 for s in value)):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 for s in value)
+    ):
         if len(set(value)) != len(value):
             raise InputError(f"{source}: seeds: a seed is listed twice")
         return list(value)
@@ -177,7 +189,7 @@ def _seeds(value: Any, base: Scenario, source: str) -> list[int]:
 
 def _table(value: Any, what: str, source: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InputError(f"{source}: {what}: expected a table of \"dotted.key\" = value")
+        raise InputError(f'{source}: {what}: expected a table of "dotted.key" = value')
     out: dict[str, Any] = {}
     for key, item in _flatten(value):
         out[key] = item
@@ -208,16 +220,19 @@ def resolve_key(record: dict[str, Any], key: str, source: str) -> list[list[str 
         groups = [i for i, g in enumerate(record["population"]) if g.get("kind") == kind]
         if not groups:
             kinds = sorted({g.get("kind") for g in record["population"]})
-            raise InputError(f"{source}: {key}: no population group of kind {kind!r} "
-                             f"(have: {', '.join(kinds)})")
+            raise InputError(
+                f"{source}: {key}: no population group of kind {kind!r} (have: {', '.join(kinds)})"
+            )
         paths: list[list[str | int]] = [["population", i, name] for i in groups]
     else:
         path: list[str | int] = []
         for part in parts:
             match = _PART.match(part)
             if not match:
-                raise InputError(f"{source}: {key}: malformed key (use e.g. settlement.penalty_price or "
-                                 "population[3].count)")
+                raise InputError(
+                    f"{source}: {key}: malformed key (use e.g. settlement.penalty_price or "
+                    "population[3].count)"
+                )
             path.append(match[1])
             path.extend(int(i) for i in _INDEX.findall(match[2]))
         paths = [path]
@@ -266,8 +281,15 @@ def file_stem(key: str, seed: int) -> str:
     return f"{safe}-s{seed}"
 
 
-def _point(index: int, params: dict[str, Any], base: Scenario, sets: dict[str, Any], seeds: list[int],
-           units: int | None, source: str) -> Point:
+def _point(
+    index: int,
+    params: dict[str, Any],
+    base: Scenario,
+    sets: dict[str, Any],
+    seeds: list[int],
+    units: int | None,
+    source: str,
+) -> Point:
     key = point_key(params)
     record = copy.deepcopy(base.to_record())
     for name, value in [*sets.items(), *params.items()]:

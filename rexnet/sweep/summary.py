@@ -42,8 +42,12 @@ def point_table(rows: list[Any]) -> list[dict[str, Any]]:
     out = []
     for key, runs in points.items():
         done = [r.summary for r in runs if r.status == "completed" and r.summary]
-        entry: dict[str, Any] = {"point": key, "params": runs[0].params, "runs": len(runs),
-                                 "completed": len(done)}
+        entry: dict[str, Any] = {
+            "point": key,
+            "params": runs[0].params,
+            "runs": len(runs),
+            "completed": len(done),
+        }
         for name, quantum in MEANS.items():
             values = [Decimal(str(s[name])) for s in done if s.get(name) is not None]
             entry[name] = _trim(sum(values, Decimal(0)) / len(values), quantum) if values else None

@@ -31,8 +31,19 @@ from rexnet.errors import CheckFailed, RunNotFound
 from rexnet.store import EventStore, RunWriter, open_store
 
 #: Summary fields kept per run (JSON-able; decimals as strings): what the sweep table aggregates.
-SUMMARY_KEYS = ("events", "head_hash", "trades", "volume_kwh", "min_price", "max_price", "rejections",
-                "units_settled", "penalties", "deficit_kwh", "surplus_kwh")
+SUMMARY_KEYS = (
+    "events",
+    "head_hash",
+    "trades",
+    "volume_kwh",
+    "min_price",
+    "max_price",
+    "rejections",
+    "units_settled",
+    "penalties",
+    "deficit_kwh",
+    "surplus_kwh",
+)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:

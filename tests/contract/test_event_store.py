@@ -262,7 +262,10 @@ def test_database_refuses_changing_events(store, db_url, sql):
         ("UPDATE runs SET created_at = '2000-01-01'", "settled facts"),
         ("UPDATE runs SET money_scale = '1'", "settled facts"),
         ("UPDATE runs SET head_seq = head_seq - 1, events = events - 1", "only move forward"),
-        ("UPDATE runs SET head_hash = event_log.hash FROM event_log WHERE event_log.seq = 0", "only move forward"),
+        (
+            "UPDATE runs SET head_hash = event_log.hash FROM event_log WHERE event_log.seq = 0",
+            "only move forward",
+        ),
         ("DELETE FROM runs", "cannot be deleted"),
     ],
 )
@@ -509,6 +512,9 @@ def test_in_memory_sqlite_store():
 
 def test_read_rows_is_read_without_run_id_and_hash(store):
     run = filled_run(store, sample_events(25))
-    full = [(e.seq, e.t_ms, e.type, e.version, e.payload.encode()) for e in store.read(run.run_id, from_seq=3, to_seq=20)]
+    full = [
+        (e.seq, e.t_ms, e.type, e.version, e.payload.encode())
+        for e in store.read(run.run_id, from_seq=3, to_seq=20)
+    ]
     assert list(store.read_rows(run.run_id, from_seq=3, to_seq=20, chunk=4)) == full
     assert list(store.read_rows(run.run_id, types=["no_such_type"])) == []

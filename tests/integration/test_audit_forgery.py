@@ -22,8 +22,13 @@ def honest_and_blank_forgery(tmp_path):
     assert CliRunner().invoke(cli, ["--db", db, "ingest", str(path), "--name", "honest"]).exit_code == 0
     store = open_store(db)
     honest = store.get_run("honest")
-    forged = store.create_run(name="forged", scenario=honest.scenario, seed=honest.seed,
-                              code_version=honest.code_version, market=honest.market)
+    forged = store.create_run(
+        name="forged",
+        scenario=honest.scenario,
+        seed=honest.seed,
+        code_version=honest.code_version,
+        market=honest.market,
+    )
     return db, store, honest, forged
 
 
@@ -35,7 +40,9 @@ def test_forged_settled_event_is_named_by_audit(tmp_path):
             event = stored.event()
             if event.TYPE == "settled" and event.agent == "a":
                 # a's shortfall penalty halved (and its net cash to match): the chain stays intact
-                event = event._replace(penalty=event.penalty // 2, net_cash=event.net_cash + event.penalty // 2)
+                event = event._replace(
+                    penalty=event.penalty // 2, net_cash=event.net_cash + event.penalty // 2
+                )
                 forged_seq = writer.seq + 1
             writer.append([event])
     assert forged_seq is not None and store.verify_chain(forged.run_id) is None

@@ -129,4 +129,3 @@ def test_resume_errors(parent_db):
     db, _ = parent_db
     code, _, err = invoke(db, "resume", "no-such-run")
     assert code == 2 and "no run" in err
-

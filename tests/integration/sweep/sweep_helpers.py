@@ -20,8 +20,15 @@ def toml_value(value) -> str:
     return json.dumps(value)
 
 
-def write_sweep(path: Path, *, grid: dict, seeds: list[int], units: int = 4, name: str | None = None,
-                scenario: str = "default") -> Path:
+def write_sweep(
+    path: Path,
+    *,
+    grid: dict,
+    seeds: list[int],
+    units: int = 4,
+    name: str | None = None,
+    scenario: str = "default",
+) -> Path:
     lines = [f'scenario = "{scenario}"', f"seeds = {seeds}", f"units = {units}"]
     if name:
         lines.insert(0, f'name = "{name}"')
@@ -41,7 +48,7 @@ def reference_scenario_file(folder: Path, params: dict, tag: str) -> Path:
     groups = [g.model_dump() for g in base.population]
     for key, value in params.items():
         if key.startswith("population["):
-            index = int(key[len("population["):key.index("]")])
+            index = int(key[len("population[") : key.index("]")])
             groups[index][key.split(".", 1)[1]] = value
         else:
             table, field = key.split(".")

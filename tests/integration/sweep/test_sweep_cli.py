@@ -16,20 +16,27 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('seeds = [1]\ncolour = "red"\n', "unknown key 'colour'"),
-    ('seeds = [1]\n[grid]\n"settlement.penalty_prise" = [1.0]\n',
-     "settlement.penalty_prise: settlement has no key 'penalty_prise'"),
-    ('seeds = [1]\n[grid]\n"population[42].count" = [1]\n',
-     "population[42].count: population has items 0..9"),
-    ('seeds = [1]\n[grid]\n"population.nuclear.count" = [1]\n', "no population group of kind 'nuclear'"),
-    ('seeds = [1]\n[grid]\n"settlement" = [1]\n', "names a table, not a value"),
-    ('seeds = [1]\n[grid]\n"market.horizon" = []\n', "grid.market.horizon: expected a non-empty list"),
-    ('seeds = [-1]\n', "seeds: expected a list of integers >= 0"),
-    ('seeds = [1]\n[grid]\n"run.seed" = [1, 2]\n', "give the seeds with `seeds = [...]`"),
-    ('scenario = "nope"\n', "no built-in scenario 'nope'"),
-    ('seeds = [1\n', "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('seeds = [1]\ncolour = "red"\n', "unknown key 'colour'"),
+        (
+            'seeds = [1]\n[grid]\n"settlement.penalty_prise" = [1.0]\n',
+            "settlement.penalty_prise: settlement has no key 'penalty_prise'",
+        ),
+        (
+            'seeds = [1]\n[grid]\n"population[42].count" = [1]\n',
+            "population[42].count: population has items 0..9",
+        ),
+        ('seeds = [1]\n[grid]\n"population.nuclear.count" = [1]\n', "no population group of kind 'nuclear'"),
+        ('seeds = [1]\n[grid]\n"settlement" = [1]\n', "names a table, not a value"),
+        ('seeds = [1]\n[grid]\n"market.horizon" = []\n', "grid.market.horizon: expected a non-empty list"),
+        ("seeds = [-1]\n", "seeds: expected a list of integers >= 0"),
+        ('seeds = [1]\n[grid]\n"run.seed" = [1, 2]\n', "give the seeds with `seeds = [...]`"),
+        ('scenario = "nope"\n', "no built-in scenario 'nope'"),
+        ("seeds = [1\n", "invalid TOML"),
+    ],
+)
 def test_bad_sweep_file_exits_2_with_one_line(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -64,8 +71,10 @@ def test_missing_file_memory_db_and_changed_spec(tmp_path):
 
 def test_dotted_keys_by_kind_and_bare_tables(tmp_path):
     path = tmp_path / "k.toml"
-    path.write_text('seeds = 2\n[set]\nsettlement.surplus_price = 1.5\n'
-                    '[grid]\n"population.dispatchable.marginal_cost" = [50.0]\n')
+    path.write_text(
+        "seeds = 2\n[set]\nsettlement.surplus_price = 1.5\n"
+        '[grid]\n"population.dispatchable.marginal_cost" = [50.0]\n'
+    )
     spec = load_sweep(path)
     assert spec.seeds == [0, 1] and spec.sets == {"settlement.surplus_price": 1.5}
     (point,) = spec.points

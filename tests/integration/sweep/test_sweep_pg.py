@@ -62,7 +62,8 @@ def test_grid_sweep_matches_single_runs_and_rerun_skips(pg_url, scheduler, tmp_p
         runs = {r.run_id: r for r in store.list_runs()}
     assert len(runs) == 8 and all(r.status == "completed" for r in runs.values())
     assert {runs[r["run_id"]].name for r in out["runs"]} == {
-        f"sweep/grid/{r['point']}/seed={r['seed']}" for r in out["runs"]}
+        f"sweep/grid/{r['point']}/seed={r['seed']}" for r in out["runs"]
+    }
 
     code, again, err = sweep_cli("--db", pg_url, "sweep", str(path), "--scheduler", scheduler)
     assert code == 0, err
@@ -141,8 +142,9 @@ def test_killed_worker_run_is_redone_on_rerun(pg_url, scheduler, tmp_path, refer
         assert len(store.list_runs()) == 2
 
 
-def test_dask_retry_after_a_worker_death_resumes_the_run(pg_url, scheduler, tmp_path, references,
-                                                          monkeypatch):
+def test_dask_retry_after_a_worker_death_resumes_the_run(
+    pg_url, scheduler, tmp_path, references, monkeypatch
+):
     grid = {"settlement.penalty_price": [3000.0], "population[3].count": [2]}
     path = write_sweep(tmp_path / "once.toml", grid=grid, seeds=[2])
     monkeypatch.setenv("REXNET_BATCH_SIZE", "200")

@@ -25,7 +25,9 @@ def test_migration_matches_the_sweep_metadata(db_url):
             assert current_revision(conn) == "0004"
             assert TABLES <= set(sa.inspect(conn).get_table_names())
             # the sweep tables are part of the ledger's metadata: compare all of it
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()

@@ -55,7 +55,6 @@ def test_sqlite_sweep_writes_one_file_per_run(tmp_path, scheduler):
     result = CliRunner().invoke(cli, ["--db", db, "sweeps", "files"])
     assert result.exit_code == 0 and result.stdout.count("completed") == 2
 
-
     # the sweep record is lost and the sweep changed (4 units): the old run in the file has the
     # same name but another scenario, so it is left alone and a new run is made beside it
     for suffix in ("", "-wal", "-shm"):
@@ -67,5 +66,7 @@ def test_sqlite_sweep_writes_one_file_per_run(tmp_path, scheduler):
     assert run["head_hash"] == reference_hash(tmp_path, run["params"], 5, units=4)
     with open_store(run["db_url"]) as store:
         names = {r.name: r.status for r in store.list_runs()}
-    assert names == {"sweep/files/run.price_prior=40.0/seed=5": "completed",
-                     "sweep/files/run.price_prior=40.0/seed=5#2": "completed"}
+    assert names == {
+        "sweep/files/run.price_prior=40.0/seed=5": "completed",
+        "sweep/files/run.price_prior=40.0/seed=5#2": "completed",
+    }
