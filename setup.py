@@ -34,6 +34,8 @@ COMPILED = [
     "rexnet/settlement/settlement.py",
     "rexnet/engine.py",
     "rexnet/replay/decode.py",
+    "rexnet/replay/accounts.py",
+    "rexnet/replay/stats.py",
 ]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 import orjson
@@ -155,6 +155,26 @@ def chain_rows(rows: list[tuple[Any, ...]], events: Iterator[Any], seq: int, pre
         add((n, t, event_type, version, payload.decode(), prev))
         if seq >= stop:
             return
+
+
+def check_rows(rows: Iterable[tuple[Any, ...]], prev: bytes, expected: int) -> tuple[bytes, int, int]:
+    """Recompute the chain over stored ``(seq, t_ms, type, version, payload, hash)`` rows (payload
+    as bytes) that continue a chain at ``(prev, expected)``.
+
+    Returns ``(prev, expected, bad)``: the chain after the rows and ``bad = -1`` when every row
+    holds; otherwise ``bad`` is the first seq that is missing, out of place or whose stored hash
+    is not :func:`chain_hash` over the previous hash and its own bytes.
+    """
+    for seq, t_ms, event_type, version, payload, stored in rows:
+        if seq != expected:
+            return prev, expected, min(seq, expected)
+        prev = _sha256(
+            b"%s%d|%d|%s|%d|%s" % (prev, seq, t_ms, event_type.encode(), version, payload)
+        ).digest()
+        if prev != stored:
+            return prev, expected, seq
+        expected += 1
+    return prev, expected, -1
 
 
 @upcaster("gate_closed", 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.domain.codec import GENESIS, check_rows
 
 
 def lineage(store: Any, run: Any) -> list[tuple[Any, int, int | None]]:
@@ -96,13 +96,10 @@ def check_chain(store: Any, run: Any) -> int | None:
     seq/hash disagree with the last event.
     """
     prev, expected = GENESIS, 0
-    for row in read_history(store, run):
-        if row.seq != expected:
-            return min(row.seq, expected)
-        prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
-        if prev != row.hash:
-            return row.seq
-        expected += 1
+    for rows in read_history_chunks(store, run, hashes=True):
+        prev, expected, bad = check_rows(rows, prev, expected)
+        if bad >= 0:
+            return bad
     if expected <= run.head_seq:
         return expected
     if expected - 1 != run.head_seq or prev != run.head_hash:

@@ -15,8 +15,8 @@ from typing import Any
 
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
-from rexnet.errors import InputError
-from rexnet.replay.decode import fold_rows
+from rexnet.errors import CheckFailed, InputError
+from rexnet.replay.decode import NotApplicable, fold_rows
 from rexnet.replay.history import read_history_chunks
 
 
@@ -44,10 +44,22 @@ def read_bounds(run: Any, *, at_seq: int | None, at_time: float | None) -> dict[
 def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time: float | None = None) -> Any:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
-    apply = into.apply
-    for rows in read_history_chunks(store, run, **bounds):
-        fold_rows(rows, apply)
+    applies = (into.apply,)
+    try:
+        for rows in read_history_chunks(store, run, **bounds):
+            fold_rows(rows, applies)
+    except NotApplicable as failed:
+        raise not_applicable(run, failed) from None
     return into
+
+
+def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:
+    """The one-line failure for a log row that cannot be decoded or folded (forged, or a bug)."""
+    exc = failed.__cause__
+    return CheckFailed(
+        f"run {run.run_id}: seq {failed.seq} ({failed.event_type}) cannot be applied to the state "
+        f"before it: {type(exc).__name__}: {exc}"
+    )
 
 
 def engine_as_of(

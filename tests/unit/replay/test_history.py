@@ -65,6 +65,14 @@ class FakeStore:
             ):
                 yield row
 
+    def read_chunks(self, run_id, *, from_seq=0, to_seq=None, types=None, to_t_ms=None, hashes=False):
+        rows = self.read(run_id, from_seq=from_seq, to_seq=to_seq, to_t_ms=to_t_ms)
+        lean = [
+            (r.seq, r.t_ms, r.type, r.version, r.payload.encode(), r.hash)[: 6 if hashes else 5] for r in rows
+        ]
+        for start in range(0, len(lean), 4):  # small chunks: the folds must carry the chain across them
+            yield lean[start : start + 4]
+
 
 @pytest.fixture
 def store():
