@@ -7,8 +7,9 @@ before it), so on a machine with more than one core it runs in a forked child pr
 the log through its own connections, and the replay costs about what the fold alone costs.
 
 The child only reads, and reports one integer (the first bad seq, or none) through a pipe. It
-never uses the parent's connections: it drops its inherited copies of the pool (SQLAlchemy's
-``dispose(close=False)``, the documented way after a fork) and opens its own. Whenever forking is
+never uses the parent's connections: it opens a pool of its own on the same URL and leaves the
+inherited one alone (closing, or merely garbage-collecting, an inherited connection could end the
+parent's session, e.g. libpq sends a terminate message), exiting without finalizers. Whenever forking is
 not safe or not worth it (no ``fork`` on the platform, other threads alive in the parent, one
 core, a short run, or any failure in the child) the check runs in the caller instead, with the
 same result.
@@ -58,8 +59,10 @@ class ChainCheck:
             code = _FAILED
             try:
                 os.close(read_fd)
-                self._store.engine.dispose(close=False)
-                bad = check_chain(self._store, self._run)
+                # A new pool: the inherited connections stay referenced and untouched (closing or
+                # even garbage-collecting them could end the parent's sessions), and os._exit
+                # below runs no finalizers.
+                bad = check_chain(self._store.reopened(), self._run)
                 code = _NONE if bad is None else bad
             except BaseException:  # noqa: BLE001 - the parent redoes the check and reports
                 code = _FAILED

@@ -58,6 +58,14 @@ class EventStore:
         """The database URL with its password hidden."""
         return redact(self.engine.url)
 
+    def reopened(self) -> EventStore:
+        """A store on the same database with a pool of its own (no connection is made yet).
+
+        For a forked child process, which must not touch the connections it inherited: they are
+        the parent's (see :mod:`rexnet.replay.background`).
+        """
+        return EventStore(create_engine_for(self.engine.url))
+
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from replay_cli import invoke
+from replay_cli import invoke, invoke_json
 
 from rexnet.domain.events import OrderCancelled
 from rexnet.replay import background
@@ -77,3 +77,18 @@ def test_a_row_that_cannot_be_applied_is_named(parent_db):
         assert code == 1, (args, out, err)
         assert "seq 201 (order_cancelled) cannot be applied to the state before it" in err + out
         assert "Traceback" not in err + out
+
+
+def test_forked_check_leaves_the_parents_connections_working(db_url):
+    """The child opens its own pool; the parent's pooled connection (a live PostgreSQL session,
+    or SQLite's file handles) must still serve the parent afterwards."""
+    summary = invoke_json(db_url, "run", "--units", "3", "--seed", "4", "--name", "r")
+    store = open_store(db_url)
+    run = store.get_run("r")  # the pool now holds a connection the child inherits
+    for _ in range(2):
+        check = ChainCheck(store, run, min_events=0)
+        assert check.forked
+        assert check.result() is None
+        assert store.head(run.run_id)[1].hex() == summary["head_hash"]  # the parent's pool still works
+    assert sum(1 for _ in read_history(store, run)) == summary["events"]
+    store.close()
