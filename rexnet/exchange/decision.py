@@ -23,7 +23,6 @@ AUCTION_PHASE = Reason.AUCTION_PHASE.value
 
 # value -> the plain str recorded in events (commands may carry the Side / TimeInForce StrEnums)
 _SIDES: Final = {"buy": "buy", "sell": "sell"}
-_TIFS: Final = {"gtc": "gtc", "ioc": "ioc", "fok": "fok"}
 #: builds a NamedTuple without its Python-level ``__new__`` (hot path)
 _new: Final[Any] = tuple.__new__
 # The event classes of the hot path as Final names: compiled, they load from a C static instead
@@ -89,8 +88,10 @@ class CommandDecider:
             assert bad is not None
             return self._reject(t, agent, ref, *bad)
         book: Book = found  # (a plain Book local: compiled, its attributes are read natively)
-        if type(side) is not str or type(tif) is not str:  # StrEnum members -> plain str
-            side, tif = _SIDES.get(side, side), _TIFS.get(tif, tif)
+        if type(side) is not str:  # a Side / TimeInForce member -> its plain str
+            side = _plain(side)
+        if type(tif) is not str:  # (the default tif of PlaceLimit is TimeInForce.GTC)
+            tif = _plain(tif)
         if (side != "buy" and side != "sell") or (tif != "gtc" and tif != "ioc" and tif != "fok"):
             raise ExchangeError(f"bad side {cmd.side!r} or tif {cmd.tif!r}")
         oid: Any = s.next_order_id  # boxed once, for every event naming the order
@@ -132,7 +133,8 @@ class CommandDecider:
             return self._reject(t, agent, ref, *bad)
         assert found is not None
         book: Book = found
-        side = _SIDES[side]
+        if type(side) is not str:
+            side = _plain(side)
         if book.auction_due is not None:
             return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
         if not (book.ask_px if side == "buy" else book.bid_px):
@@ -209,6 +211,25 @@ class CommandDecider:
                 t, agent, ref, Reason.NOT_A_REDUCTION, f"qty {qty} is not below the remaining"
             )
         return out
+
+
+def _plain(value: str) -> str:
+    """The plain ``str`` of a ``Side`` / ``TimeInForce`` member (or ``value`` if none matches).
+
+    Found by comparison with literals, not by a dict lookup: an enum member's hash is a
+    Python-level call.
+    """
+    if value == "gtc":
+        return "gtc"
+    if value == "buy":
+        return "buy"
+    if value == "sell":
+        return "sell"
+    if value == "ioc":
+        return "ioc"
+    if value == "fok":
+        return "fok"
+    return value
 
 
 def _order_id(o: RestingOrder) -> int:
