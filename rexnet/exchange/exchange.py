@@ -199,8 +199,10 @@ class Exchange(CommandDecider):
 
     # == applying ===============================================================================
     def _rest(self, book: Book, o: RestingOrder) -> None:
+        s = self.state
+        s.orders[o.order_id] = o
         book.add(o)
-        self.state.index(o)
+        s.index(o)
 
     def _drop(self, book: Book, o: RestingOrder) -> None:
         """Forget ``o`` (filled, cancelled or expired)."""
@@ -231,7 +233,6 @@ class Exchange(CommandDecider):
         s = self.state
         book = s.books[unit]
         o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
-        s.orders[oid] = o
         next_id: int = oid
         s.next_order_id = next_id + 1
         if tif != "gtc" or price is None:  # (a gtc order always has a price)
@@ -263,6 +264,7 @@ class Exchange(CommandDecider):
             level.tail = o
             level.qty += o.remaining
             level.count += 1
+        s.orders[oid] = o
         s.index(o)
 
     def _apply_trade(self, e: TradeExecuted) -> None:
@@ -305,7 +307,6 @@ class Exchange(CommandDecider):
         rem = incoming.remaining - q
         incoming.remaining = rem
         if rem == 0:
-            del orders[incoming.order_id]
             s.taker = None
         elif incoming.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
             priced = incoming.price
@@ -326,6 +327,10 @@ class Exchange(CommandDecider):
         s = self.state
         # (the id as the event holds it: compiled, an int local would be re-boxed for each dict use)
         oid: Any = e[1]
+        taker = s.taker
+        if taker is not None and taker.order_id == oid:  # the incoming order's remainder
+            s.taker = None
+            return
         orders = s.orders
         o = orders[oid]
         del orders[oid]
@@ -333,12 +338,8 @@ class Exchange(CommandDecider):
         if o.level is not None:
             book.remove(o)
             s.unindex(o)
-        taker = s.taker
         if taker is not None:
-            if taker is o:
-                s.taker = None
-            else:
-                self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
+            self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
 
     def _apply_shrunk(self, e: OrderShrunk) -> None:
         o = self.state.orders[e[1]]

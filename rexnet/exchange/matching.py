@@ -60,10 +60,10 @@ def match(
     # "this level crosses" is ``key >= lim`` either way.
     is_buy = side == "buy"
     if is_buy:
-        keys, levels, sign = book.ask_px, book.asks, -1
+        keys, levels = book.ask_px, book.asks
         lim = _NO_LIMIT if limit is None else -limit
     else:
-        keys, levels, sign = book.bid_px, book.bids, 1
+        keys, levels = book.bid_px, book.bids
         lim = _NO_LIMIT if limit is None else limit
     i = len(keys) - 1
     while i >= 0:  # best level first (the best key is the last one)
@@ -71,7 +71,7 @@ def match(
         i -= 1
         if key < lim:
             break
-        price: Any = sign * key  # (boxed once per level)
+        price: Any = -key if is_buy else key  # (boxed once per level)
         o: RestingOrder | None = levels[price].head
         while o is not None:
             if not allow and o.agent == agent:

@@ -30,8 +30,8 @@ class ExchangeState:
 
     Attributes:
         books: unit -> :class:`Book` for every unit opened and not yet gate-closed, ascending.
-        orders: order_id -> :class:`RestingOrder` (every resting order, plus the incoming one while
-            its command's events are being applied).
+        orders: order_id -> :class:`RestingOrder`, every resting order (the incoming order is
+            ``taker`` until it rests: most never do, and they stay out of this dict).
         refs: agent -> the agent's resting orders by ref. Keyed by agent first so an agent's live
             orders are found without scanning every ref (agents ask on every wake-up), and so the
             hot path needs no ``(agent, ref)`` tuple per order. The value is the *first* order under
