@@ -81,7 +81,7 @@ class CommandDecider:
             plain = PlaceLimit(_int(t), agent, ref, side, _int(unit), _int(p), _int(q), tif)
             return self._decide_limit(plain)
         s = self.state
-        found = s.books.get(unit)
+        found = s.open_book(unit)
         # One cheap guard for the common valid case; the slow path names the reason.
         if found is None or p <= 0 or q <= 0 or q % self._lot or s.resting(agent, ref) is not None:
             bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, p, q)
@@ -127,7 +127,7 @@ class CommandDecider:
         if _boxed_subclass(t, unit, 0, qty):
             return self._decide_market(PlaceMarket(_int(t), agent, ref, side, _int(unit), _int(q)))
         s = self.state
-        found = s.books.get(unit)
+        found = s.open_book(unit)
         bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, None, q)
         if bad is not None:
             return self._reject(t, agent, ref, *bad)

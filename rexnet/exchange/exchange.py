@@ -231,7 +231,7 @@ class Exchange(CommandDecider):
         tif: str
         _, oid, ref, agent, side, unit, price, qty, tif, set_ref = fields_of(e)
         s = self.state
-        book = s.books[unit]
+        book = s.applied_book(unit)
         o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
         next_id: int = oid
         s.next_order_id = next_id + 1
@@ -274,7 +274,7 @@ class Exchange(CommandDecider):
         _, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = fields_of(e)
         q: int = qty
         s = self.state
-        book = s.books[unit]
+        book = s.applied_book(unit)
         next_tid: int = tid
         s.next_trade_id = next_tid + 1
         px: int = price
@@ -334,7 +334,7 @@ class Exchange(CommandDecider):
         orders = s.orders
         o = orders[oid]
         del orders[oid]
-        book = s.books[o.unit]
+        book = s.applied_book(o.unit)
         if o.level is not None:
             book.remove(o)
             s.unindex(o)
@@ -357,7 +357,9 @@ class Exchange(CommandDecider):
         self._refresh_due()
 
     def _apply_gate_closed(self, e: GateClosed) -> None:
-        del self.state.books[e.unit]
+        s = self.state
+        del s.books[e.unit]
+        s.last_book = None
         self._refresh_due()
 
     def _apply_auction_cleared(self, e: AuctionCleared) -> None:
