@@ -77,7 +77,8 @@ class CommandDecider:
         t, agent, ref, side, unit, price, qty, tif = fields_of(cmd)
         p: int = price  # (compiled: a TypeError here for a non-int, as the typed fields raise)
         q: int = qty
-        if _boxed_subclass(t, unit, price, qty):
+        if _boxed_subclass(t, unit, price, qty):  # (a call: an inline ``type(x) is int`` would
+            # narrow x to int for mypyc, which would then unbox it and box it again in each event)
             plain = PlaceLimit(_int(t), agent, ref, side, _int(unit), _int(p), _int(q), tif)
             return self._decide_limit(plain)
         s = self.state
@@ -92,28 +93,30 @@ class CommandDecider:
             side = _plain(side)
         if type(tif) is not str:  # (the default tif of PlaceLimit is TimeInForce.GTC)
             tif = _plain(tif)
-        if (side != "buy" and side != "sell") or (tif != "gtc" and tif != "ioc" and tif != "fok"):
+        is_buy = side == "buy"
+        gtc = tif == "gtc"
+        if not (is_buy or side == "sell") or not (gtc or tif == "ioc" or tif == "fok"):
             raise ExchangeError(f"bad side {cmd.side!r} or tif {cmd.tif!r}")
         oid: Any = s.next_order_id  # boxed once, for every event naming the order
         if book.auction_due is not None:
-            if tif != "gtc":
+            if not gtc:
                 return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
             return [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
-        if tif == "fok" and not fillable(book, agent, side, p, q, self._stp):
+        if not gtc and tif == "fok" and not fillable(book, agent, side, p, q, self._stp):
             return self._reject(t, agent, ref, Reason.FOK_NOT_FILLABLE, f"{qty} cannot fill now at {price}")
         out: list[Event] = [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
-        if side == "buy":
+        if is_buy:
             keys = book.ask_px
             crossing = len(keys) > 0 and -keys[-1] <= p
         else:
             keys = book.bid_px
             crossing = len(keys) > 0 and keys[-1] >= p
         if not crossing:
-            if tif != "gtc":
+            if not gtc:
                 out.append(_new(_CANCELLED, (t, oid, agent, unit, qty, "ioc_remainder")))
             return out
         rem, _, stopped = match(book, t, oid, agent, side, p, q, s.next_trade_id, self._stp, out)
-        if rem and (stopped or tif != "gtc"):
+        if rem and (stopped or not gtc):
             why = "self_trade" if stopped else "ioc_remainder"
             out.append(_new(_CANCELLED, (t, oid, agent, unit, rem, why)))
         return out

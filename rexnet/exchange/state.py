@@ -109,15 +109,14 @@ class ExchangeState:
     def index(self, o: RestingOrder) -> None:
         """Record resting ``o`` under its agent's ref."""
         refs = self.refs
-        agent = o.agent
-        mine = refs.get(agent)
-        if mine is None:
-            refs[agent] = o
-        elif isinstance(mine, RestingOrder):
+        mine = refs.setdefault(o.agent, o)  # (one lookup for an agent's first live order)
+        if mine is o:
+            return
+        if isinstance(mine, RestingOrder):
             if mine.ref == o.ref:
                 _chain(mine, o)
             else:
-                refs[agent] = {mine.ref: mine, o.ref: o}
+                refs[o.agent] = {mine.ref: mine, o.ref: o}
         else:
             first = mine.get(o.ref)
             if first is None:
