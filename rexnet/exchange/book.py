@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 BUY: Final = "buy"
 
@@ -43,6 +43,7 @@ class RestingOrder:
         "remaining",
         "tif",
         "set_ref",
+        "seat",
         "level",
         "prev",
         "next",
@@ -50,7 +51,7 @@ class RestingOrder:
 
     def __init__(  # (defaults: see the module docstring)
         self,
-        order_id: int = 0,
+        order_id: Any = 0,
         agent: str = "",
         ref: str = "",
         side: str = BUY,
@@ -60,7 +61,9 @@ class RestingOrder:
         tif: str = "gtc",
         set_ref: str | None = None,
     ) -> None:
-        self.order_id = order_id
+        # An int, kept as the object the events hold: compiled, an ``int`` attribute is an
+        # unboxed machine int that would be boxed again (an allocation) for every event naming it.
+        self.order_id: Any = order_id
         self.agent = agent
         self.ref = ref
         self.side = side
@@ -69,6 +72,8 @@ class RestingOrder:
         self.remaining = remaining
         self.tif = tif
         self.set_ref = set_ref
+        # the next seat of the same order set resting under the same ref (see ExchangeState.refs)
+        self.seat: RestingOrder | None = None
         self.level: Level | None = None  # None while not resting (incoming, ioc, market)
         self.prev: RestingOrder | None = None
         self.next: RestingOrder | None = None

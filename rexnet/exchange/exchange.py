@@ -50,7 +50,7 @@ from rexnet.domain.events import (
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import auction
 from rexnet.exchange.book import Book, Level, RestingOrder
-from rexnet.exchange.decision import CommandDecider, Event, ExchangeError
+from rexnet.exchange.decision import CommandDecider, Event, ExchangeError, fields_of
 from rexnet.exchange.matching import crosses
 from rexnet.exchange.state import INF, ExchangeState, LiveOrder
 
@@ -199,8 +199,10 @@ class Exchange(CommandDecider):
 
     # == applying ===============================================================================
     def _rest(self, book: Book, o: RestingOrder) -> None:
+        s = self.state
+        s.orders[o.order_id] = o
         book.add(o)
-        self.state.index(o)
+        s.index(o)
 
     def _drop(self, book: Book, o: RestingOrder) -> None:
         """Forget ``o`` (filled, cancelled or expired)."""
@@ -223,12 +225,16 @@ class Exchange(CommandDecider):
             self._rest(book, taker)
 
     def _apply_accepted(self, e: OrderAccepted) -> None:
-        t, oid, ref, agent, side, unit, price, qty, tif, set_ref = e
+        # Fields read as the objects the event holds (see decision.fields_of): the order's id, unit
+        # and price are kept boxed, so only ``qty`` is unboxed here.
+        side: str
+        tif: str
+        _, oid, ref, agent, side, unit, price, qty, tif, set_ref = fields_of(e)
         s = self.state
-        book = s.books[unit]
+        book = s.applied_book(unit)
         o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
-        s.orders[oid] = o
-        s.next_order_id = oid + 1
+        next_id: int = oid
+        s.next_order_id = next_id + 1
         if tif != "gtc" or price is None:  # (a gtc order always has a price)
             s.taker = o
             return
@@ -240,13 +246,13 @@ class Exchange(CommandDecider):
             if crossing_possible and len(keys) > 0 and -keys[-1] <= limit:
                 s.taker = o
                 return
-            found = book.bids.get(limit)
+            found = book.bids.get(price)
         else:
             keys = book.bid_px
             if crossing_possible and len(keys) > 0 and keys[-1] >= limit:
                 s.taker = o
                 return
-            found = book.asks.get(limit)
+            found = book.asks.get(price)
         tail = None if found is None else found.tail
         if found is None or tail is None:
             book.add(o)
@@ -256,45 +262,51 @@ class Exchange(CommandDecider):
             o.prev = tail
             tail.next = o
             level.tail = o
-            level.qty += qty
+            level.qty += o.remaining
             level.count += 1
+        s.orders[oid] = o
         s.index(o)
 
     def _apply_trade(self, e: TradeExecuted) -> None:
-        t, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = e
+        buyer: str
+        seller: str
+        aggressor: str | None
+        _, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = fields_of(e)
+        q: int = qty
         s = self.state
-        book = s.books[unit]
-        s.next_trade_id = tid + 1
-        book.volume += qty
-        book.notional += price * qty
+        book = s.applied_book(unit)
+        next_tid: int = tid
+        s.next_trade_id = next_tid + 1
+        px: int = price
+        book.volume += q
+        book.notional += px * q
         book.last_price = price
         pos = book.positions
-        pos[seller] = pos.get(seller, 0) + qty
-        pos[buyer] = pos.get(buyer, 0) - qty
+        pos[seller] = pos.get(seller, 0) + q
+        pos[buyer] = pos.get(buyer, 0) - q
         orders = s.orders
         taker = s.taker
         if aggressor is None or taker is None:  # a call-auction fill: both orders rest
             for o in (orders[buy_id], orders[sell_id]):
-                if o.remaining > qty:
-                    o.remaining -= qty
-                    _level_of(o).qty -= qty
+                if o.remaining > q:
+                    o.remaining -= q
+                    _level_of(o).qty -= q
                 else:
                     self._drop(book, o)
             return
         # Continuous: the taker is the aggressor's order; the other one rests in the book.
         incoming: RestingOrder = taker
         o = orders[sell_id if aggressor == "buy" else buy_id]
-        if o.remaining > qty:
-            o.remaining -= qty
-            _level_of(o).qty -= qty
+        if o.remaining > q:
+            o.remaining -= q
+            _level_of(o).qty -= q
         else:
             del orders[o.order_id]
             book.remove(o)
             s.unindex(o)
-        rem = incoming.remaining - qty
+        rem = incoming.remaining - q
         incoming.remaining = rem
         if rem == 0:
-            del orders[incoming.order_id]
             s.taker = None
         elif incoming.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
             priced = incoming.price
@@ -315,19 +327,19 @@ class Exchange(CommandDecider):
         s = self.state
         # (the id as the event holds it: compiled, an int local would be re-boxed for each dict use)
         oid: Any = e[1]
+        taker = s.taker
+        if taker is not None and taker.order_id == oid:  # the incoming order's remainder
+            s.taker = None
+            return
         orders = s.orders
         o = orders[oid]
         del orders[oid]
-        book = s.books[o.unit]
+        book = s.applied_book(o.unit)
         if o.level is not None:
             book.remove(o)
             s.unindex(o)
-        taker = s.taker
         if taker is not None:
-            if taker is o:
-                s.taker = None
-            else:
-                self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
+            self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
 
     def _apply_shrunk(self, e: OrderShrunk) -> None:
         o = self.state.orders[e[1]]
@@ -345,7 +357,9 @@ class Exchange(CommandDecider):
         self._refresh_due()
 
     def _apply_gate_closed(self, e: GateClosed) -> None:
-        del self.state.books[e.unit]
+        s = self.state
+        del s.books[e.unit]
+        s.last_book = None
         self._refresh_due()
 
     def _apply_auction_cleared(self, e: AuctionCleared) -> None:
@@ -377,11 +391,9 @@ class Exchange(CommandDecider):
 
     def live_orders(self, agent: str) -> list[LiveOrder]:
         """The agent's resting orders, by order id."""
-        mine = self.state.refs.get(agent, {})
         found = [
             LiveOrder(o.order_id, o.ref, o.unit, o.side, o.price, o.remaining)  # type: ignore[arg-type]
-            for lst in mine.values()
-            for o in lst
+            for o in self.state.live(agent)
         ]
         found.sort()
         return found

@@ -32,8 +32,8 @@ _CANCELLED: Final = OrderCancelled
 
 def match(
     book: Book,
-    t: int,
-    oid: int,
+    t: Any,
+    oid: Any,
     agent: str,
     side: str,
     limit: int | None,
@@ -45,23 +45,25 @@ def match(
     """Append the trades (and self-trade cancels) of an incoming order to ``out``.
 
     Args:
+        t, oid: the time and the incoming order's id, ints as the events will hold them (boxed
+            once by the caller: compiled, an ``int`` parameter would be boxed again per trade).
         limit: the limit price, ``None`` for a market order.
         tid: the id of the first trade.
 
     Returns:
         ``(remaining, next_trade_id, stopped_by_self_trade)``.
     """
-    unit = book.unit
+    unit: Any = book.unit  # (boxed once)
     rem = qty
     allow = stp == "allow"
     # Both sides use keys that grow towards the best price (asks are stored negated), so
     # "this level crosses" is ``key >= lim`` either way.
     is_buy = side == "buy"
     if is_buy:
-        keys, levels, sign = book.ask_px, book.asks, -1
+        keys, levels = book.ask_px, book.asks
         lim = _NO_LIMIT if limit is None else -limit
     else:
-        keys, levels, sign = book.bid_px, book.bids, 1
+        keys, levels = book.bid_px, book.bids
         lim = _NO_LIMIT if limit is None else limit
     i = len(keys) - 1
     while i >= 0:  # best level first (the best key is the last one)
@@ -69,7 +71,7 @@ def match(
         i -= 1
         if key < lim:
             break
-        price = sign * key
+        price: Any = -key if is_buy else key  # (boxed once per level)
         o: RestingOrder | None = levels[price].head
         while o is not None:
             if not allow and o.agent == agent:
