@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from rexnet.domain.codec import decode as codec_decode
-from rexnet.domain.events import EVENT_CLASSES, EVENT_TYPES
+from rexnet.domain.events import EVENT_TYPES
 
 _loads = orjson.loads
 _new = tuple.__new__
@@ -110,64 +110,3 @@ class NotApplicable(Exception):
         super().__init__(f"seq {seq} ({event_type}) cannot be applied to the state before it")
         self.seq = seq
         self.event_type = event_type
-
-
-#: record class -> its index in ``EVENT_CLASSES``: how a decoded row crosses a process boundary
-#: (:mod:`rexnet.replay.background`) as ``(index, values)``, which ``marshal`` carries cheaply.
-_INDEX: dict[type, int] = {cls: i for i, cls in enumerate(EVENT_CLASSES)}
-
-
-def values_of_rows(
-    rows: Sequence[tuple[Any, ...]],
-) -> tuple[list[int], list[int], list[tuple[Any, ...]], int]:
-    """Decode lean rows to ``(seqs, class indices, record values, bad)``: each record as the index
-    of its class in ``EVENT_CLASSES`` and its plain tuple of values (``t`` first).
-
-    Stops at the first row that cannot be decoded: ``bad`` is its seq (the lists hold the rows
-    before it), or -1 when every row was decoded.
-    """
-    table, loads, index = _TABLE, _loads, _INDEX
-    seqs: list[int] = []
-    kinds: list[int] = []
-    values: list[tuple[Any, ...]] = []
-    for seq, t_ms, kind, version, payload in rows:
-        entry = table.get(kind)
-        record: Any = None
-        if entry is not None and entry[1] == version:
-            data = loads(payload)
-            if len(data) == entry[2]:
-                try:
-                    record = (t_ms, *entry[3](data))
-                except KeyError:
-                    pass
-                else:
-                    kinds.append(index[entry[0]])
-        if record is None:
-            try:
-                event = codec_decode(kind, version, t_ms, payload)
-                kinds.append(index[type(event)])
-            except Exception:  # noqa: BLE001 - the caller folds this row itself, to raise as fold_rows
-                return seqs, kinds, values, seq
-            record = tuple(event)
-        seqs.append(seq)
-        values.append(record)
-    return seqs, kinds, values, -1
-
-
-def fold_values(
-    seqs: list[int], kinds: list[int], values: list[tuple[Any, ...]], applies: Sequence[Callable[[Any], Any]]
-) -> None:
-    """:func:`fold_rows` for rows already decoded by :func:`values_of_rows` (in another process).
-
-    Raises:
-        NotApplicable: an apply function raised (chained as ``__cause__``).
-    """
-    classes, new = EVENT_CLASSES, _new
-    for i in range(len(kinds)):
-        cls = classes[kinds[i]]
-        event: Any = new(cls, values[i])
-        try:
-            for apply in applies:
-                apply(event)
-        except Exception as exc:  # noqa: BLE001 - a log the engine never wrote (forged or from a bug)
-            raise NotApplicable(seqs[i], cls.TYPE) from exc  # type: ignore[attr-defined]

@@ -26,10 +26,10 @@ from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError, RunNotFound
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.background import ChainCheck, fold_history
-from rexnet.replay.decode import NotApplicable
+from rexnet.replay.background import ChainCheck
+from rexnet.replay.decode import NotApplicable, fold_rows
 from rexnet.replay.fork import load_shocks, normalize_sets, with_change
-from rexnet.replay.history import read_history
+from rexnet.replay.history import read_history, read_history_chunks
 from rexnet.replay.projection import not_applicable, run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
@@ -55,7 +55,8 @@ def replay_run(store: Any, run: Any) -> dict[str, Any]:
     applies = (engine.apply, accounts.apply, stats.apply)
     failed: NotApplicable | None = None
     try:
-        fold_history(store, run, applies)  # decoded ahead on the other core, when it has one
+        for rows in read_history_chunks(store, run):
+            fold_rows(rows, applies)
     except NotApplicable as error:
         failed = error
     except BaseException:

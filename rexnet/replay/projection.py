@@ -16,8 +16,8 @@ from typing import Any
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
-from rexnet.replay.background import fold_history
-from rexnet.replay.decode import NotApplicable
+from rexnet.replay.decode import NotApplicable, fold_rows
+from rexnet.replay.history import read_history_chunks
 
 
 def run_spec(run: Any) -> MarketSpec:
@@ -44,8 +44,10 @@ def read_bounds(run: Any, *, at_seq: int | None, at_time: float | None) -> dict[
 def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time: float | None = None) -> Any:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
+    applies = (into.apply,)
     try:
-        fold_history(store, run, (into.apply,), **bounds)
+        for rows in read_history_chunks(store, run, **bounds):
+            fold_rows(rows, applies)
     except NotApplicable as failed:
         raise not_applicable(run, failed) from None
     return into

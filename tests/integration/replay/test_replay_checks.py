@@ -1,19 +1,16 @@
-"""``rexnet replay`` checks the chain and decodes ahead (on the other core for long runs), and names bad rows."""
+"""``rexnet replay`` checks the chain (on the other core for long runs) and names bad rows."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
-from replay_cli import invoke, invoke_json, state_of
+from replay_cli import invoke, invoke_json
 
 from rexnet.domain.events import OrderCancelled
-from rexnet.engine import MarketEngine
 from rexnet.replay import background
-from rexnet.replay.background import ChainCheck, fold_history
-from rexnet.replay.decode import NotApplicable
+from rexnet.replay.background import ChainCheck
 from rexnet.replay.history import check_chain, read_history
-from rexnet.replay.projection import run_spec
 from rexnet.store import open_store
 
 
@@ -95,43 +92,3 @@ def test_forked_check_leaves_the_parents_connections_working(db_url):
         assert store.head(run.run_id)[1].hex() == summary["head_hash"]  # the parent's pool still works
     assert sum(1 for _ in read_history(store, run)) == summary["events"]
     store.close()
-
-
-def test_decoding_ahead_in_a_child_folds_the_same_state(parent_db):
-    db, _ = parent_db
-    store = open_store(db)
-    run = store.get_run("p")
-    spec = run_spec(run)
-    agents = sorted({r.event().agent for r in read_history(store, run, types={"order_accepted"})})
-    states = []
-    for min_events in (0, 10**9):  # forked, inline
-        for bounds in ({}, {"to_seq": 1234}, {"to_t_ms": 4_000_000}):
-            engine = MarketEngine(spec)
-            fold_history(store, run, (engine.apply,), min_events=min_events, **bounds)
-            states.append(state_of(engine, agents))
-    assert states[:3] == states[3:]
-    assert states[0] != states[1]
-
-
-def test_a_row_the_child_cannot_decode_is_named_by_the_parent(parent_db, tmp_path):
-    """The child stops at a row it cannot decode; the parent folds on from it and names it."""
-    db, _ = parent_db
-    path = tmp_path / "undecodable.db"
-    con = sqlite3.connect(path)
-    with sqlite3.connect(db.removeprefix("sqlite:///")) as source:
-        source.backup(con)
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        con.execute(f'DROP TRIGGER "{name}"')
-    seq = con.execute(
-        "SELECT seq FROM event_log WHERE type = 'trade' ORDER BY seq LIMIT 1 OFFSET 5"
-    ).fetchone()[0]
-    con.execute("UPDATE event_log SET payload = '{\"nonsense\": 1}' WHERE seq = ?", (seq,))
-    con.commit()
-    con.close()
-    store = open_store(f"sqlite:///{path}")
-    run = store.get_run("p")
-    for min_events in (0, 10**9):
-        engine = MarketEngine(run_spec(run))
-        with pytest.raises(NotApplicable) as failed:
-            fold_history(store, run, (engine.apply,), min_events=min_events)
-        assert (failed.value.seq, failed.value.event_type) == (seq, "trade")
