@@ -17,8 +17,11 @@ disturb it less than wall time; each figure is given with the garbage collector 
 run) and off (the ``timeit`` convention). Building the inputs (commands, order objects, ctypes
 argument tuples) is outside the timed loop for all three.
 
-Run: ``python benchmarks/bench_matching.py [--ops N] [--seed S] [--repeat R]``. Prints figures;
-never fails on a slow machine.
+Run: ``python benchmarks/bench_matching.py [--ops N] [--seed S] [--repeat R] [--instructions]``.
+Prints figures; never fails on a slow machine. The contenders run interleaved, so drifting load
+hits all three alike. On a shared machine timed ratios still swing by about +-25% between runs;
+``--instructions`` adds each book's instructions per op counted by valgrind's callgrind (the same
+stream, 50k ops, with the process's setup subtracted), which do not depend on the load.
 """
 
 from __future__ import annotations
@@ -179,23 +182,37 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per op under valgrind's callgrind (repeatable on a busy machine)",
+    )
+    parser.add_argument("--child", choices=["setup", "run"], help=argparse.SUPPRESS)
+    parser.add_argument("--book", help=argparse.SUPPRESS)
+    parser.add_argument("--gc", choices=["on", "off"], default="off", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    runners = {"rexnet": run_rexnet, "c++ limit-order-book": run_cpp, "pure-python orderbook": run_pure}
+    if args.child:  # one contender inside callgrind: build its inputs, then (for "run") run them
+        go, _ = runners[args.book](make_stream(args.ops, args.seed))
+        if args.child == "run":
+            timed(go, gc_on=args.gc == "on")
+        return
 
     ops = make_stream(args.ops, args.seed)
     kinds = {k: sum(1 for op in ops if op[0] == k) for k in ("limit", "market", "cancel")}
     print(f"stream: {len(ops)} ops, seed {args.seed}: {kinds}")
-    runners = {"rexnet": run_rexnet, "c++ limit-order-book": run_cpp, "pure-python orderbook": run_pure}
     books = {}
     best: dict[tuple[str, bool], float] = {}
     for gc_on in (True, False):
         print(f"-- garbage collector {'on (as in a real run)' if gc_on else 'off (the timeit convention)'}")
-        for name, runner in runners.items():
-            times = []
-            for _ in range(args.repeat):
+        times: dict[str, list[float]] = {name: [] for name in runners}
+        for _ in range(args.repeat):  # interleaved: drifting background load hits all three alike
+            for name, runner in runners.items():
                 go, books[name] = runner(ops)
-                times.append(timed(go, gc_on=gc_on))
-            secs = best[name, gc_on] = min(times)
+                times[name].append(timed(go, gc_on=gc_on))
+        for name in runners:
+            secs = best[name, gc_on] = min(times[name])
             print(f"{name:24s} {len(ops) / secs:>10,.0f} ops/s  (best of {args.repeat}: {secs:.3f} s CPU)")
         r_pure = best["pure-python orderbook", gc_on] / best["rexnet", gc_on]
         r_cpp = best["c++ limit-order-book", gc_on] / best["rexnet", gc_on]
@@ -208,6 +225,41 @@ def main(argv: list[str] | None = None) -> None:
         rex.best_ask(UNIT),
     ) == (pure.best_bid(), pure.best_ask())
     print(f"final best bid/ask agree across the three books: {same}")
+    if args.instructions:
+        count_instructions(runners, args)
+
+
+def count_instructions(runners: dict, args: argparse.Namespace) -> None:
+    """Instructions per op of each book: callgrind's count of a process that builds the inputs and
+    runs them, minus one that only builds them. Instruction counts do not depend on what else
+    the machine is doing, so their ratios are the steady figure next to the timed ones."""
+    import shutil
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        print("-- instructions: valgrind not found, skipped")
+        return
+    n = min(args.ops, 50_000)  # callgrind runs about 50x slower
+
+    def collected(book: str, child: str, mode: str) -> int:
+        cmd = [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, __file__, "--child", child, "--book", book, "--gc", mode,
+            "--ops", str(n), "--seed", str(args.seed),
+        ]  # fmt: skip
+        err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+        return int(next(line for line in err.splitlines() if "Collected" in line).split()[-1])
+
+    for mode in ("on", "off"):
+        per_op = {
+            name: (collected(name, "run", mode) - collected(name, "setup", mode)) / n for name in runners
+        }
+        print(f"-- instructions per op (callgrind, {n} ops, garbage collector {mode})")
+        for name, count in per_op.items():
+            print(f"{name:24s} {count:>10,.0f} instructions/op")
+        fewer = per_op["pure-python orderbook"] / per_op["rexnet"]
+        print(f"rexnet / pure-python: {fewer:.2f}x fewer instructions")
+        print(f"rexnet / c++        : {per_op['c++ limit-order-book'] / per_op['rexnet']:.2f}x")
 
 
 if __name__ == "__main__":
