@@ -9,10 +9,9 @@ the log through its own connections, and the replay costs about what the fold al
 The child only reads, and reports one integer (the first bad seq, or none) through a pipe. It
 never uses the parent's connections: it opens a pool of its own on the same URL and leaves the
 inherited one alone (closing, or merely garbage-collecting, an inherited connection could end the
-parent's session, e.g. libpq sends a terminate message), exiting without finalizers. Whenever forking is
-not safe or not worth it (no ``fork`` on the platform, other threads alive in the parent, one
-core, a short run, or any failure in the child) the check runs in the caller instead, with the
-same result.
+parent's session: libpq sends a terminate message), and it exits without finalizers. Whenever
+forking is not safe or not worth it (not Linux, other threads alive in the parent, one core, a
+short run) or the child fails, the check runs in the caller instead, with the same result.
 
 Why the fold itself does not read and decode in children too (tried and measured, then
 removed): after a fork every page of the parent's heap is copy-on-write, and the fold writes to
@@ -28,6 +27,7 @@ from __future__ import annotations
 import gc
 import os
 import struct
+import sys
 import threading
 from typing import Any
 
@@ -114,8 +114,11 @@ class ChainCheck:
 
 
 def _may_fork(run: Any, min_events: int) -> bool:
+    # Linux only: on macOS a fork without exec may crash in system frameworks (Python itself
+    # defaults multiprocessing to spawn there), and the check would only be redone inline.
     return (
-        hasattr(os, "fork")
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
         and (os.cpu_count() or 1) > 1
         and threading.active_count() == 1
         and run.head_seq + 1 >= min_events
