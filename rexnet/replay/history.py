@@ -43,7 +43,6 @@ def read_history(
     to_seq: int | None = None,
     types: Collection[str] | None = None,
     to_t_ms: int | None = None,
-    lean: bool = False,
 ) -> Iterator[Any]:
     """Stream the full history of ``run`` (stored events, seq order), ancestors' prefixes first.
 
@@ -51,12 +50,11 @@ def read_history(
         store: the event store.
         run: a :class:`~rexnet.store.RunInfo`.
         from_seq, to_seq, types, to_t_ms: as :meth:`EventStore.read` (inclusive bounds).
-        lean: yield ``(seq, t_ms, type, version, payload)`` tuples (:meth:`EventStore.read_rows`)
-            instead of stored events, for folds that need no hashes.
+
+    Folds that need no hashes read :func:`read_history_chunks` instead.
     """
-    read = store.read_rows if lean else store.read
     for run_id, lo, hi in _segments(store, run, from_seq, to_seq):
-        yield from read(run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms)
+        yield from store.read(run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms)
 
 
 def read_history_chunks(
