@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_replay.py [--units 96] [--seed 0] [--pg URL] [--repeat 5]
+    python benchmarks/bench_replay.py [--units 96] [--seed 0] [--pg URL] [--repeat 9]
 
 (``--pg``: the runs go into a throwaway schema of that database, dropped at the end.)
 
@@ -11,24 +11,29 @@ once in memory, then for each backend (a temporary SQLite file; PostgreSQL with 
 
 * **append**: a new run, the events encoded, hashed and appended by ``RunWriter`` (batches of
   5000, one transaction each), flush included;
-* **replay, projection fold**: the run's history read back in lean chunks
-  (:func:`rexnet.replay.history.read_history_chunks`), decoded and folded into a fresh
+* **replay, projection fold, engine**: the run's history read back in column chunks
+  (:func:`rexnet.replay.history.read_history_coded`), decoded and folded into a fresh
   :class:`~rexnet.engine.MarketEngine` (order books, positions, settlement state) with the live
   engine's own ``apply``: :func:`rexnet.replay.projection.fold`, what ``rexnet book`` and every
-  as-of read do;
+  as-of read by seq do;
+* **replay, projection fold, engine + accounts + stats**: the same read folded into every
+  projection ``rexnet replay`` rebuilds;
 * **replay, ``rexnet replay``**: :func:`rexnet.replay.operations.replay_run`, the command itself:
-  the same fold into three projections (engine, accounts, run statistics) while the whole hash
-  chain is recomputed, in a forked child on the other core for runs of 20k+ events
+  the fold into the three projections while the whole hash chain is recomputed from the stored
+  bytes, in a forked child on the other core for runs of 20k+ events
   (:mod:`rexnet.replay.background`);
 * and the parts: read only, read + decode, the chain check alone in-process.
 
-The contenders run interleaved, ``--repeat`` rounds, and each figure is the best wall-clock time
-(on a busy machine, raise ``--repeat``). Goal: replay >= 2x append. Not a test: prints figures.
+The contenders run interleaved, ``--repeat`` rounds. Each figure is the best wall-clock time of
+its rounds, with the median beside it; the ratios are given for both (on this kind of shared
+machine single rounds of the append swing by 30%). Goal: replay >= 2x append. Not a test: prints
+figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,11 +44,13 @@ from typing import Any
 from rexnet import __version__
 from rexnet.domain.events import RunStarted
 from rexnet.engine import MarketEngine
-from rexnet.replay.decode import fold_rows
-from rexnet.replay.history import check_chain, read_history_chunks
+from rexnet.replay.accounts import Accounts
+from rexnet.replay.decode import fold_coded
+from rexnet.replay.history import check_chain, read_history_coded
 from rexnet.replay.operations import replay_run
 from rexnet.replay.projection import fold
 from rexnet.replay.simulate import with_overrides
+from rexnet.replay.stats import RunStats
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
 from rexnet.store import open_store
@@ -57,6 +64,12 @@ def simulate(units: int, seed: int) -> tuple[list[Any], Any]:
     Simulation(scenario, seed, engine, emit_shocks=True).run(events.extend)
     events += engine.finish()
     return events, scenario
+
+
+APPEND = "append (encode+hash+insert)"
+FOLD_ENGINE = "replay: projection fold, engine"
+FOLD_ALL = "replay: projection fold, engine + accounts + stats"
+REPLAY = "replay: `rexnet replay` (3 projections + chain check)"
 
 
 def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
@@ -81,31 +94,38 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
     run = store.get_run(runs[-1])
 
     def read_only() -> None:
-        for _ in read_history_chunks(store, run):
+        for _ in read_history_coded(store, run):
             pass
 
     def read_decode() -> None:
-        for rows in read_history_chunks(store, run):
-            fold_rows(rows, ())
+        for chunk in read_history_coded(store, run):
+            fold_coded(chunk, ())
 
     def fold_engine() -> None:
         """What ``rexnet book`` / as-of reads do: the market engine (books, positions, settlement)."""
         fold(store, run, MarketEngine(spec))
 
+    def fold_all() -> None:
+        """Every projection ``rexnet replay`` rebuilds: engine, accounts, run statistics."""
+        applies = (MarketEngine(spec).apply, Accounts().apply, RunStats(spec).apply)
+        for chunk in read_history_coded(store, run):
+            fold_coded(chunk, applies)
+
     def replay_command() -> None:
-        """What ``rexnet replay`` does: engine + accounts + statistics, and the full chain check."""
+        """What ``rexnet replay`` does: the three projections, and the full chain check."""
         replay_run(store, run)
 
     def chain_only() -> None:
         assert check_chain(store, run) is None
 
     contenders = {
-        "append (encode+hash+insert)": append,
-        "read (lean rows)": read_only,
+        APPEND: append,
+        "read (column chunks)": read_only,
         "read + decode": read_decode,
         "chain check alone (in-process)": chain_only,
-        "replay: projection fold (engine)": fold_engine,
-        "replay: `rexnet replay` (3 projections + chain)": replay_command,
+        FOLD_ENGINE: fold_engine,
+        FOLD_ALL: fold_all,
+        REPLAY: replay_command,
     }
     times: dict[str, list[float]] = {label: [] for label in contenders}
     for _ in range(repeat):  # interleaved, so background load hits every contender alike
@@ -114,14 +134,16 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
             fn()
             times[label].append(time.perf_counter() - t0)
     best = {label: min(ts) for label, ts in times.items()}
+    median = {label: statistics.median(ts) for label, ts in times.items()}
     n = len(events)
     backend = url.split(":", 1)[0]
-    print(f"{backend}: {n} events, best of {repeat} (wall clock)")
-    for label, t in best.items():
-        print(f"  {label:48s} {t:7.3f} s  {n / t:10,.0f} events/s")
-    t_append = best["append (encode+hash+insert)"]
-    for label in ("replay: projection fold (engine)", "replay: `rexnet replay` (3 projections + chain)"):
-        print(f"  {label[8:]:30s} / append throughput: {t_append / best[label]:.2f}x (goal >= 2x)")
+    print(f"{backend}: {n} events, {repeat} rounds (wall clock; best, and median in brackets)")
+    for label in contenders:
+        rate = n / best[label]
+        print(f"  {label:52s} {best[label]:6.3f} s {rate:10,.0f} events/s  ({median[label]:.3f} s)")
+    for label in (FOLD_ENGINE, FOLD_ALL, REPLAY):
+        ratio, ratio_median = best[APPEND] / best[label], median[APPEND] / median[label]
+        print(f"  {label:52s} / append: {ratio:.2f}x  (medians: {ratio_median:.2f}x)  goal >= 2x")
     store.close()
 
 
@@ -129,7 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--units", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--pg", default=None, help="also run against this PostgreSQL URL")
     args = parser.parse_args()
     t0 = time.perf_counter()

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from rexnet.domain.codec import GENESIS, check_rows
+from rexnet.replay.decode import CODES
 
 
 def lineage(store: Any, run: Any) -> list[tuple[Any, int, int | None]]:
@@ -72,6 +73,15 @@ def read_history_chunks(
         yield from store.read_chunks(
             run_id, from_seq=lo, to_seq=hi, types=types, to_t_ms=to_t_ms, hashes=hashes
         )
+
+
+def read_history_coded(store: Any, run: Any, *, to_seq: int | None = None) -> Iterator[Any]:
+    """The full history up to ``to_seq`` (default: the run's recorded head) as the column chunks
+    of :meth:`EventStore.read_coded`: the leanest read, for folds of everything from seq 0."""
+    last = run.head_seq if to_seq is None else min(to_seq, run.head_seq)
+    for run_id, lo, hi in _segments(store, run, 0, last):
+        if hi is not None and lo <= hi:
+            yield from store.read_coded(run_id, from_seq=lo, to_seq=hi, codes=CODES)
 
 
 def _segments(

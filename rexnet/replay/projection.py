@@ -16,8 +16,8 @@ from typing import Any
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
-from rexnet.replay.decode import NotApplicable, fold_rows
-from rexnet.replay.history import read_history_chunks
+from rexnet.replay.decode import NotApplicable, fold_coded, fold_rows
+from rexnet.replay.history import read_history_chunks, read_history_coded
 
 
 def run_spec(run: Any) -> MarketSpec:
@@ -46,8 +46,12 @@ def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time:
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
     applies = (into.apply,)
     try:
-        for rows in read_history_chunks(store, run, **bounds):
-            fold_rows(rows, applies)
+        if bounds["to_t_ms"] is None:  # everything up to a seq: the lean, dense read
+            for chunk in read_history_coded(store, run, to_seq=bounds["to_seq"]):
+                fold_coded(chunk, applies)
+        else:
+            for rows in read_history_chunks(store, run, **bounds):
+                fold_rows(rows, applies)
     except NotApplicable as failed:
         raise not_applicable(run, failed) from None
     return into

@@ -25,7 +25,7 @@ from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.errors import DatabaseUnavailable, IntegrityError, RunNotFound, StoreError
 from rexnet.store.engine import create_engine_for, parse_url, redact, translated
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
-from rexnet.store.records import RunInfo, StoredEvent, scales
+from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
 from rexnet.store.schema import RUN_STATUSES, runs
 from rexnet.store.writer import RunWriter
 
@@ -37,6 +37,19 @@ _LEAN_COLUMNS = {
     "sqlite": "seq, t_ms, type, version, CAST(payload AS BLOB)",
     "postgresql": "seq, t_ms, type, version, convert_to(payload, 'UTF8')",
 }
+
+#: an SQL text expression as bytes (``{}``): the driver then skips building a str
+_AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
+#: one column of a chunk, concatenated in seq order (``{}``: the column)
+_AGGREGATE = {
+    "sqlite": "group_concat({})",
+    "postgresql": "string_agg(({})::text, ',' ORDER BY seq)",
+}
+
+
+def _array(items: str) -> str:
+    """SQL of a JSON array text around comma-separated ``items``."""
+    return f"'[' || {items} || ']'"
 
 
 class EventStore:
@@ -265,6 +278,80 @@ class EventStore:
             if rows and not (isinstance(rows[0][4], bytes) and (not hashes or isinstance(rows[0][5], bytes))):
                 rows = [(*row[:4], *map(bytes, row[4:])) for row in rows]  # a driver handing out memoryview
             yield rows if isinstance(rows, list) else list(rows)
+
+    def read_coded(
+        self,
+        run_id: str,
+        *,
+        from_seq: int,
+        to_seq: int,
+        codes: Sequence[tuple[str, int]],
+        chunk: int = 4_000,
+    ) -> Iterator[CodedChunk]:
+        """The run's events ``from_seq..to_seq`` as :class:`CodedChunk` columns, for the replay's
+        hottest fold: seqs, times, type codes (the index of ``(type, version)`` in ``codes``) and
+        parsed payloads.
+
+        Why columns: fetching a row costs more than folding it (on SQLite the driver releases the
+        GIL and SQLite takes its mutex for every row, and every column becomes a Python object).
+        Here the database concatenates each column of a chunk into one JSON array, which is
+        fetched and parsed in one call each: about half the cost of the row-by-row read.
+
+        The payload array is the stored payload texts joined by commas, so it parses to exactly
+        one element per row as long as every payload is a JSON value (an empty or broken payload
+        makes it invalid). The seqs come back too and must be exactly ``lo..hi`` (dense, in seq
+        order: SQLite concatenates in scan order, which the primary key keeps). A chunk that
+        fails any of these checks, or has a ``(type, version)`` not in ``codes``, is read row by
+        row instead, with payloads left as bytes for the decoder to report.
+
+        ``chunk`` is smaller than the other reads': every event of a chunk is alive at once as
+        parsed objects, and a fold that touches fewer pages is faster (4,000 events: a few MB),
+        above all beside the forked chain check of ``rexnet replay``, whose parent pays a
+        copy-on-write fault for every page it touches.
+        """
+        ph, as_bytes, agg = self._ph, _AS_BYTES[self.dialect], _AGGREGATE[self.dialect]
+        case = " ".join(f"WHEN {ph} THEN CASE version WHEN {ph} THEN {i} END" for i in range(len(codes)))
+        code = f"CASE type {case} END" if codes else "NULL"
+        where = f"FROM event_log WHERE run_id = {ph} AND seq >= {ph} AND seq <= {ph}"
+        columns = ("seq", "t_ms", f"COALESCE({code}, -1)", "payload")
+        arrays = (as_bytes.format(f"'[' || {agg.format(column)} || ']'") for column in columns)
+        columns_sql = f"SELECT {', '.join(arrays)} {where}"
+        rows_sql = (
+            f"SELECT seq, t_ms, {code}, type, version, {as_bytes.format('payload')} {where} ORDER BY seq"
+        )
+        pairs = [value for pair in codes for value in pair]
+        loads = orjson.loads
+        for lo in range(from_seq, to_seq + 1, chunk):
+            hi = min(lo + chunk - 1, to_seq)
+            params = (*pairs, run_id, lo, hi)
+            arrays_row = self._fetch(run_id, columns_sql, params)[0]
+            if all(value is not None for value in arrays_row):
+                try:
+                    seqs, times, kinds, payloads = (loads(bytes(value)) for value in arrays_row)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    span = range(lo, hi + 1)
+                    if len(payloads) == len(span) and seqs == list(span) and -1 not in kinds:
+                        yield CodedChunk(span, times, kinds, payloads)
+                        continue
+            rows = self._fetch(run_id, rows_sql, params)
+            yield CodedChunk(
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [f"{row[3]}@{row[4]}" if row[2] is None else row[2] for row in rows],
+                [bytes(row[5]) for row in rows],
+            )
+
+    def _fetch(self, run_id: str, sql: str, params: Sequence[Any]) -> Sequence[Any]:
+        with translated(self.engine.url, f"run {run_id}: cannot read events"):
+            with self.engine.connect() as conn:
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
 
     def _chunks(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -34,6 +35,20 @@ class StoredEvent(NamedTuple):
     def event(self) -> Any:
         """The domain event record, upcast to the current schema version."""
         return codec.decode(self.type, self.version, self.t_ms, self.payload)
+
+
+class CodedChunk(NamedTuple):
+    """Consecutive events of one run, column by column (:meth:`EventStore.read_coded`).
+
+    ``payloads[i]`` is the parsed payload (a dict) or, in a chunk read row by row, its bytes.
+    ``codes[i]`` is the index of the event's ``(type, version)`` in the codes asked for, or the
+    text ``"type@version"`` for a pair not among them.
+    """
+
+    seqs: Sequence[int]
+    t_ms: list[int]
+    codes: list[Any]
+    payloads: list[Any]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import NamedTuple
 import pytest
 
 from rexnet.domain.codec import GENESIS, chain_hash
-from rexnet.replay.history import check_chain, lineage, read_history
+from rexnet.replay.history import check_chain, lineage, read_history, read_history_coded
+from rexnet.store.records import CodedChunk
 
 
 class Row(NamedTuple):
@@ -73,6 +74,12 @@ class FakeStore:
         for start in range(0, len(lean), 4):  # small chunks: the folds must carry the chain across them
             yield lean[start : start + 4]
 
+    def read_coded(self, run_id, *, from_seq, to_seq, codes):
+        rows = list(self.read(run_id, from_seq=from_seq, to_seq=to_seq))
+        yield CodedChunk(
+            [r.seq for r in rows], [r.t_ms for r in rows], [r.run_id for r in rows], [r.payload for r in rows]
+        )
+
 
 @pytest.fixture
 def store():
@@ -133,3 +140,13 @@ def test_chain_of_full_history(store):
     store.runs["b"].head_seq = 11
     store.rows["a"][1] = bad
     assert check_chain(store, store.runs["b"]) == 11
+
+
+def test_coded_history_of_a_fork_of_a_fork_stops_at_the_recorded_head(store):
+    def payloads(**kw):
+        return [p for chunk in read_history_coded(store, store.runs["b"], **kw) for p in chunk.payloads]
+
+    assert payloads() == [f"r{i}" for i in range(5)] + ["a5", "a6", "a7", "b8", "b9", "b10"]
+    assert payloads(to_seq=6) == ["r0", "r1", "r2", "r3", "r4", "a5", "a6"]
+    store.runs["b"].head_seq = 9  # rows past the head the run records are not its history
+    assert payloads()[-1] == "b9"
