@@ -133,11 +133,19 @@ class Exchange(CommandDecider):
 
     def apply(self, event: Event) -> None:
         """Change the state by one event; events of other concerns (settlement, run) are ignored."""
-        try:
-            applier = self._appliers[type(event)]
-        except KeyError:
-            raise ExchangeError(f"not an event record: {event!r}") from None
-        applier(self, event)
+        kind = type(event)
+        if kind is _ACCEPTED:  # (the commonest, called directly as in handle(): replays fold these)
+            self._apply_accepted(cast(OrderAccepted, event))
+        elif kind is _TRADE:
+            self._apply_trade(cast(TradeExecuted, event))
+        elif kind is _CANCELLED:
+            self._apply_removed(event)
+        else:
+            try:
+                applier = self._appliers[kind]
+            except KeyError:
+                raise ExchangeError(f"not an event record: {event!r}") from None
+            applier(self, event)
 
     # == clock ==================================================================================
     def next_due_ms(self) -> int | None:

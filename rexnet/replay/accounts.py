@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from rexnet.domain.events import SYSTEM_AGENT
+from rexnet.domain.events import SYSTEM_AGENT, GateClosed, Realized, ReservationFixed, Settled, TradeExecuted
 from rexnet.domain.market import MarketSpec
+
+# (Final: compiled, C statics instead of a lookup in the module's dict at every event)
+_TRADE: Final = TradeExecuted
+_GATE_CLOSED: Final = GateClosed
+_RESERVATION: Final = ReservationFixed
+_REALIZED: Final = Realized
+_SETTLED: Final = Settled
 
 
 @dataclass
@@ -41,8 +48,9 @@ class Accounts:
         self.accounts: dict[str, Account] = defaultdict(Account)
 
     def apply(self, event: Any) -> None:
-        kind = event.TYPE
-        if kind == "trade":
+        # (dispatch on the record class: compiled, an identity test; most events are none of these)
+        kind = type(event)
+        if kind is _TRADE:
             cash = event.price * event.qty
             seller, buyer = self.accounts[event.seller], self.accounts[event.buyer]
             seller.trade_cash += cash
@@ -51,14 +59,14 @@ class Accounts:
             buyer.bought += event.qty
             seller.open_position[event.unit] = seller.open_position.get(event.unit, 0) + event.qty
             buyer.open_position[event.unit] = buyer.open_position.get(event.unit, 0) - event.qty
-        elif kind == "gate_closed":
+        elif kind is _GATE_CLOSED:
             for account in self.accounts.values():
                 account.open_position.pop(event.unit, None)
-        elif kind == "reservation_fixed":
+        elif kind is _RESERVATION:
             self.accounts[event.agent].reserved += event.qty
-        elif kind == "realized":
+        elif kind is _REALIZED:
             self.accounts[event.agent].realized += event.qty
-        elif kind == "settled":
+        elif kind is _SETTLED:
             account = self.accounts[event.agent]
             account.units_settled += 1
             # the system row holds unit totals, with penalties received and credits paid stored
