@@ -48,7 +48,7 @@ from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import check_chain, read_history_coded
 from rexnet.replay.operations import replay_run
-from rexnet.replay.projection import fold
+from rexnet.replay.projection import fold, fold_history
 from rexnet.replay.simulate import with_overrides
 from rexnet.replay.stats import RunStats
 from rexnet.sim.runner import Simulation
@@ -107,9 +107,7 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
 
     def fold_all() -> None:
         """Every projection ``rexnet replay`` rebuilds: engine, accounts, run statistics."""
-        applies = (MarketEngine(spec).apply, Accounts().apply, RunStats(spec).apply)
-        for chunk in read_history_coded(store, run):
-            fold_coded(chunk, applies)
+        fold_history(store, run, (MarketEngine(spec).apply, Accounts().apply, RunStats(spec).apply))
 
     def replay_command() -> None:
         """What ``rexnet replay`` does: the three projections, and the full chain check."""

@@ -27,10 +27,10 @@ from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError, RunNotFound
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.background import ChainCheck
-from rexnet.replay.decode import NotApplicable, fold_coded
+from rexnet.replay.decode import NotApplicable
 from rexnet.replay.fork import load_shocks, normalize_sets, with_change
-from rexnet.replay.history import read_history, read_history_coded
-from rexnet.replay.projection import not_applicable, run_spec
+from rexnet.replay.history import read_history
+from rexnet.replay.projection import fold_history, not_applicable, run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
 
@@ -55,8 +55,7 @@ def replay_run(store: Any, run: Any) -> dict[str, Any]:
     applies = (engine.apply, accounts.apply, stats.apply)
     failed: NotApplicable | None = None
     try:
-        for chunk in read_history_coded(store, run):
-            fold_coded(chunk, applies)
+        fold_history(store, run, applies)
     except NotApplicable as error:
         failed = error
     except BaseException:
