@@ -36,6 +36,7 @@ GENESIS = bytes(32)
 _OPT: Final[int] = orjson.OPT_SORT_KEYS
 _dumps: Final[Any] = orjson.dumps
 _sha256: Final[Any] = hashlib.sha256
+_bytearray: Final[Any] = bytearray
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: (type, from_version) -> function turning a payload of that version into one of version + 1
@@ -134,7 +135,10 @@ def chain_rows(rows: list[tuple[Any, ...]], events: Iterator[Any], seq: int, pre
 
     The caller reads the new head from ``rows[-1]`` (also when an event fails part-way: every row
     appended before it is correctly chained). Bytes are exactly those of :func:`encode_payload`
-    and :func:`chain_hash`.
+    and :func:`chain_hash`; the payload is a str (the column is text) and the hash a
+    ``bytearray``: Python's ``sqlite3`` binds int, float, str and bytearray parameters as they
+    are, but looks every ``bytes`` parameter up in its adapter registry (two failed attribute
+    lookups), which cost more than encoding the payload. Drivers store both the same way.
     """
     infos = _APPEND_INFO
     add = rows.append
@@ -152,7 +156,7 @@ def chain_rows(rows: list[tuple[Any, ...]], events: Iterator[Any], seq: int, pre
         n: Any = seq  # (boxed once for both uses when compiled)
         # == chain_hash(prev, seq, t, event_type, version, payload), in one step
         prev = _sha256(b"%s%d|%d%s%s" % (prev, n, t, tail, payload)).digest()
-        add((n, t, event_type, version, payload.decode(), prev))
+        add((n, t, event_type, version, payload.decode(), _bytearray(prev)))
         if seq >= stop:
             return
 

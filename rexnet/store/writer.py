@@ -114,7 +114,7 @@ class RunWriter:
                 # The rows appended are chained even if an event failed part-way: keep them.
                 if len(rows) > mark:
                     last = rows[-1]
-                    self._seq, self._hash = last[0], last[5]
+                    self._seq, self._hash = last[0], bytes(last[5])
             if self._seq < limit:  # events exhausted
                 return
             self.flush()
