@@ -244,7 +244,7 @@ class EventStore:
         to_seq: int | None = None,
         types: Collection[str] | None = None,
         to_t_ms: int | None = None,
-        chunk: int = 20_000,
+        chunk: int = 2_000,
     ) -> Iterator[tuple[int, int, str, int, bytes]]:
         """Like :meth:`read`, but lean ``(seq, t_ms, type, version, payload)`` tuples, payload as bytes.
 
@@ -264,14 +264,15 @@ class EventStore:
         to_seq: int | None = None,
         types: Collection[str] | None = None,
         to_t_ms: int | None = None,
-        chunk: int = 20_000,
+        chunk: int = 2_000,
         hashes: bool = False,
     ) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`read_rows` as lists of up to ``chunk`` rows, for folds that loop over them directly.
 
         With ``hashes`` each row also carries the stored hash (bytes) as a sixth field, for folds
         that recompute the chain as they go (``rexnet replay``). A generator level per row costs
-        about as much as reading the row, hence lists.
+        about as much as reading the row, hence lists; and short ones, that stay in the CPU's
+        caches (the chain check of the default day: 2,000 rows 16% faster than 20,000).
         """
         columns = _LEAN_COLUMNS[self.dialect] + (", hash" if hashes else "")
         for rows in self._chunks(columns, run_id, from_seq, to_seq, types, to_t_ms, chunk, seq_at=0):
@@ -286,7 +287,7 @@ class EventStore:
         from_seq: int,
         to_seq: int,
         codes: Sequence[tuple[str, int]],
-        chunk: int = 4_000,
+        chunk: int = 1_000,
     ) -> Iterator[CodedChunk]:
         """The run's events ``from_seq..to_seq`` as :class:`CodedChunk` columns, for the replay's
         hottest fold: seqs, times, type codes (the index of ``(type, version)`` in ``codes``) and
@@ -305,9 +306,10 @@ class EventStore:
         row instead, with payloads left as bytes for the decoder to report.
 
         ``chunk`` is smaller than the other reads': every event of a chunk is alive at once as
-        parsed objects, and a fold that touches fewer pages is faster (4,000 events: a few MB),
-        above all beside the forked chain check of ``rexnet replay``, whose parent pays a
-        copy-on-write fault for every page it touches.
+        parsed objects, and a fold whose chunk stays in the CPU's caches is faster (measured on
+        the default day: 1,000 events 15% faster than 4,000, and 4,000 faster than 20,000), above
+        all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
+        fault for every page it touches. On PostgreSQL 1,000 and 2,000 measured alike.
         """
         ph, as_bytes, agg = self._ph, _AS_BYTES[self.dialect], _AGGREGATE[self.dialect]
         case = " ".join(f"WHEN {ph} THEN CASE version WHEN {ph} THEN {i} END" for i in range(len(codes)))
