@@ -390,33 +390,29 @@ def _drop_event_triggers(conn: sa.Connection) -> None:
         conn.exec_driver_sql("DROP TRIGGER events_no_delete")
 
 
+def tamper(db_url: str, sql: str, **params: object) -> None:
+    """Run ``sql`` as someone who dropped the append-only triggers by hand."""
+    engine = plain_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            _drop_event_triggers(conn)
+            conn.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
+
+
 def test_verify_chain_finds_a_changed_byte(store, db_url):
     run = filled_run(store, sample_events(20))
     target = list(store.read(run.run_id, from_seq=8, to_seq=8))[0]
     forged = target.payload.replace("4000", "4001", 1)
     assert forged != target.payload
-    engine = plain_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            _drop_event_triggers(conn)
-            conn.execute(
-                sa.text("UPDATE event_log SET payload = :p WHERE run_id = :r AND seq = 8"),
-                {"p": forged, "r": run.run_id},
-            )
-    finally:
-        engine.dispose()
+    tamper(db_url, "UPDATE event_log SET payload = :p WHERE run_id = :r AND seq = 8", p=forged, r=run.run_id)
     assert store.verify_chain(run.run_id) == 8
 
 
 def test_verify_chain_finds_a_missing_event(store, db_url):
     run = filled_run(store, sample_events(20))
-    engine = plain_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            _drop_event_triggers(conn)
-            conn.execute(sa.text("DELETE FROM event_log WHERE run_id = :r AND seq >= 9"), {"r": run.run_id})
-    finally:
-        engine.dispose()
+    tamper(db_url, "DELETE FROM event_log WHERE run_id = :r AND seq >= 9", r=run.run_id)
     assert store.verify_chain(run.run_id) == 9
 
 
@@ -565,13 +561,7 @@ def test_read_coded_gives_every_event_by_columns(store):
 def test_read_coded_reads_a_log_with_a_gap_row_by_row(store, db_url):
     run = filled_run(store, sample_events(20))
     run = store.get_run(run.run_id)
-    engine = plain_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            _drop_event_triggers(conn)
-            conn.execute(sa.text("DELETE FROM event_log WHERE run_id = :r AND seq = 9"), {"r": run.run_id})
-    finally:
-        engine.dispose()
+    tamper(db_url, "DELETE FROM event_log WHERE run_id = :r AND seq = 9", r=run.run_id)
     got = coded_entries(store, run.run_id, from_seq=0, to_seq=run.head_seq, chunk=6)
     assert [seq for seq, *_ in got] == [s for s in range(run.head_seq + 1) if s != 9]
     assert got == expected_entries(store, run.run_id)
@@ -580,16 +570,12 @@ def test_read_coded_reads_a_log_with_a_gap_row_by_row(store, db_url):
 def test_read_coded_hands_a_broken_payload_over_as_bytes(store, db_url):
     run = filled_run(store, sample_events(20))
     run = store.get_run(run.run_id)
-    engine = plain_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            _drop_event_triggers(conn)
-            conn.execute(
-                sa.text("UPDATE event_log SET payload = :p WHERE run_id = :r AND seq = 7"),
-                {"p": '{"unit": 1', "r": run.run_id},
-            )
-    finally:
-        engine.dispose()
+    tamper(
+        db_url,
+        "UPDATE event_log SET payload = :p WHERE run_id = :r AND seq = 7",
+        p='{"unit": 1',
+        r=run.run_id,
+    )
     every = [(t, cls.VERSION) for t, cls in ev.EVENT_TYPES.items()]
     chunks = list(store.read_coded(run.run_id, from_seq=0, to_seq=run.head_seq, codes=every, chunk=5))
     broken = chunks[1]  # seqs 5..9, read row by row
