@@ -2,7 +2,7 @@
 
 One :class:`EventStore` wraps one database (SQLite file or PostgreSQL) given by URL; open it with
 :func:`open_store`, which also migrates the schema to head on first use. Reads stream in seq order
-with keyset pagination, so memory is bounded by ``chunk`` rows, never by the size of a run.
+in windows of ``chunk`` seqs, so memory is bounded by ``chunk`` rows, never by the size of a run.
 
 Forks store only their own events (``seq > fork_seq``); :meth:`EventStore.read` of a fork returns
 those own events only. The shared prefix is read from the parent (``parent_run_id`` up to
@@ -38,6 +38,15 @@ _LEAN_COLUMNS = {
     "postgresql": "seq, t_ms, type, version, convert_to(payload, 'UTF8')",
 }
 
+#: Default seqs per query of the row reads. Short chunks stay in the CPU's caches: on SQLite the
+#: chain check of the default day ran 16% faster in chunks of 2,000 than of 20,000. A query costs
+#: a round trip on PostgreSQL, so chunks there are longer.
+_ROW_CHUNK = {"sqlite": 2_000, "postgresql": 10_000}
+#: Default events per chunk of :meth:`EventStore.read_coded`, where every event of a chunk is alive
+#: at once as parsed objects: on SQLite folds ran 15% faster in chunks of 1,000 than of 4,000
+#: (above all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
+#: fault for every page it touches).
+_CODED_CHUNK = {"sqlite": 1_000, "postgresql": 4_000}
 #: an SQL text expression as bytes (``{}``): the driver then skips building a str
 _AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
 #: one column of a chunk, concatenated in seq order (``{}``: the column)
@@ -219,7 +228,7 @@ class EventStore:
         to_seq: int | None = None,
         types: Collection[str] | None = None,
         to_t_ms: int | None = None,
-        chunk: int = 10_000,
+        chunk: int | None = None,
     ) -> Iterator[StoredEvent]:
         """Stream a run's stored events in seq order (own events only for a fork).
 
@@ -229,9 +238,10 @@ class EventStore:
             to_seq: last seq to return (inclusive).
             types: only events of these type names.
             to_t_ms: only events with ``t_ms <= to_t_ms``.
-            chunk: rows fetched per query (the memory bound).
+            chunk: seqs read per query (the memory bound; default: the backend's, see
+                :data:`_ROW_CHUNK`).
         """
-        for rows in self._chunks(_FULL_COLUMNS, run_id, from_seq, to_seq, types, to_t_ms, chunk, seq_at=1):
+        for rows in self._chunks(_FULL_COLUMNS, run_id, from_seq, to_seq, types, to_t_ms, chunk):
             if rows and not isinstance(rows[0][6], bytes):  # a driver handing out memoryview
                 rows = [(*row[:6], bytes(row[6])) for row in rows]
             yield from map(StoredEvent._make, rows)
@@ -244,7 +254,7 @@ class EventStore:
         to_seq: int | None = None,
         types: Collection[str] | None = None,
         to_t_ms: int | None = None,
-        chunk: int = 2_000,
+        chunk: int | None = None,
     ) -> Iterator[tuple[int, int, str, int, bytes]]:
         """Like :meth:`read`, but lean ``(seq, t_ms, type, version, payload)`` tuples, payload as bytes.
 
@@ -264,18 +274,17 @@ class EventStore:
         to_seq: int | None = None,
         types: Collection[str] | None = None,
         to_t_ms: int | None = None,
-        chunk: int = 2_000,
+        chunk: int | None = None,
         hashes: bool = False,
     ) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`read_rows` as lists of up to ``chunk`` rows, for folds that loop over them directly.
 
         With ``hashes`` each row also carries the stored hash (bytes) as a sixth field, for folds
         that recompute the chain as they go (``rexnet replay``). A generator level per row costs
-        about as much as reading the row, hence lists; and short ones, that stay in the CPU's
-        caches (the chain check of the default day: 2,000 rows 16% faster than 20,000).
+        about as much as reading the row, hence lists (of up to :data:`_ROW_CHUNK` rows).
         """
         columns = _LEAN_COLUMNS[self.dialect] + (", hash" if hashes else "")
-        for rows in self._chunks(columns, run_id, from_seq, to_seq, types, to_t_ms, chunk, seq_at=0):
+        for rows in self._chunks(columns, run_id, from_seq, to_seq, types, to_t_ms, chunk):
             if rows and not (isinstance(rows[0][4], bytes) and (not hashes or isinstance(rows[0][5], bytes))):
                 rows = [(*row[:4], *map(bytes, row[4:])) for row in rows]  # a driver handing out memoryview
             yield rows if isinstance(rows, list) else list(rows)
@@ -287,7 +296,7 @@ class EventStore:
         from_seq: int,
         to_seq: int,
         codes: Sequence[tuple[str, int]],
-        chunk: int = 1_000,
+        chunk: int | None = None,
     ) -> Iterator[CodedChunk]:
         """The run's events ``from_seq..to_seq`` as :class:`CodedChunk` columns, for the replay's
         hottest fold: seqs, times, type codes (the index of ``(type, version)`` in ``codes``) and
@@ -305,11 +314,7 @@ class EventStore:
         fails any of these checks, or has a ``(type, version)`` not in ``codes``, is read row by
         row instead, with payloads left as bytes for the decoder to report.
 
-        ``chunk`` is smaller than the other reads': every event of a chunk is alive at once as
-        parsed objects, and a fold whose chunk stays in the CPU's caches is faster (measured on
-        the default day: 1,000 events 15% faster than 4,000, and 4,000 faster than 20,000), above
-        all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
-        fault for every page it touches. On PostgreSQL 1,000 and 2,000 measured alike.
+        ``chunk`` defaults to :data:`_CODED_CHUNK`.
         """
         ph, as_bytes, agg = self._ph, _AS_BYTES[self.dialect], _AGGREGATE[self.dialect]
         case = " ".join(f"WHEN {ph} THEN CASE version WHEN {ph} THEN {i} END" for i in range(len(codes)))
@@ -323,6 +328,7 @@ class EventStore:
         )
         pairs = [value for pair in codes for value in pair]
         loads = orjson.loads
+        chunk = chunk or _CODED_CHUNK[self.dialect]
         for lo in range(from_seq, to_seq + 1, chunk):
             hi = min(lo + chunk - 1, to_seq)
             params = (*pairs, run_id, lo, hi)
@@ -363,19 +369,22 @@ class EventStore:
         to_seq: int | None,
         types: Collection[str] | None,
         to_t_ms: int | None,
-        chunk: int,
-        *,
-        seq_at: int,
+        chunk: int | None,
     ) -> Iterator[Sequence[Any]]:
-        """Keyset-paginated row lists of one run (``seq_at``: index of seq in ``columns``)."""
+        """Row lists of one run, read by windows of ``chunk`` seqs (default: :data:`_ROW_CHUNK`).
+
+        Each query is bounded on both sides (``seq BETWEEN lo AND hi``), so it reads at most
+        ``chunk`` rows whatever plan the database picks. (Keyset pagination with ``LIMIT`` was
+        quadratic on PostgreSQL whenever the table's statistics were stale, as they are right
+        after a run is written: the planner bitmap-scanned every remaining row of the run and
+        sorted them for each chunk.) Without ``to_seq`` the windows end at the run's last seq
+        when the read starts.
+        """
         if types is not None and not types:
             return
         ph = self._ph
-        where = [f"run_id = {ph}", f"seq >= {ph}"]
+        where = [f"run_id = {ph}", f"seq >= {ph}", f"seq <= {ph}"]
         tail: list[Any] = []
-        if to_seq is not None:
-            where.append(f"seq <= {ph}")
-            tail.append(to_seq)
         if to_t_ms is not None:
             where.append(f"t_ms <= {ph}")
             tail.append(to_t_ms)
@@ -383,21 +392,21 @@ class EventStore:
             types = sorted(set(types))
             where.append(f"type IN ({', '.join([ph] * len(types))})")
             tail.extend(types)
-        sql = f"SELECT {columns} FROM event_log WHERE {' AND '.join(where)} ORDER BY seq LIMIT {int(chunk)}"
-        seq = from_seq
-        while True:
-            with translated(self.engine.url, f"run {run_id}: cannot read events"):
-                with self.engine.connect() as conn:
-                    cursor = conn.connection.cursor()
-                    try:
-                        cursor.execute(sql, (run_id, seq, *tail))
-                        rows = cursor.fetchall()
-                    finally:
-                        cursor.close()
-            yield rows  # the fetched list itself: no copy per chunk
-            if len(rows) < chunk:
+        if to_seq is None:
+            to_seq = self._last_seq(run_id)
+            if to_seq is None:
                 return
-            seq = rows[-1][seq_at] + 1
+        sql = f"SELECT {columns} FROM event_log WHERE {' AND '.join(where)} ORDER BY seq"
+        chunk = chunk or _ROW_CHUNK[self.dialect]
+        for lo in range(from_seq, to_seq + 1, chunk):
+            rows = self._fetch(run_id, sql, (run_id, lo, min(lo + chunk - 1, to_seq), *tail))
+            if rows:
+                yield rows  # the fetched list itself: no copy per chunk
+
+    def _last_seq(self, run_id: str) -> int | None:
+        """The highest seq stored for the run (``None`` when it has no events)."""
+        rows = self._fetch(run_id, f"SELECT max(seq) FROM event_log WHERE run_id = {self._ph}", (run_id,))
+        return None if rows[0][0] is None else int(rows[0][0])
 
     def verify_chain(self, run_id: str) -> int | None:
         """Recompute the run's hash chain from the stored payload text.

@@ -581,3 +581,13 @@ def test_read_coded_hands_a_broken_payload_over_as_bytes(store, db_url):
     broken = chunks[1]  # seqs 5..9, read row by row
     assert list(broken.seqs) == [5, 6, 7, 8, 9] and broken.payloads[2] == b'{"unit": 1'
     assert all(isinstance(p, dict) for c in (chunks[0], chunks[2]) for p in c.payloads)
+
+
+def test_reads_go_on_past_a_gap_wider_than_a_chunk(store, db_url):
+    """Reads walk windows of seqs: a window with no rows at all does not end the read."""
+    run = filled_run(store, sample_events(30))
+    tamper(db_url, "DELETE FROM event_log WHERE run_id = :r AND seq >= 5 AND seq <= 14", r=run.run_id)
+    left = [s for s in range(32) if not 5 <= s <= 14]
+    assert [r.seq for r in store.read(run.run_id, chunk=4)] == left
+    assert [r[0] for r in store.read_rows(run.run_id, chunk=3)] == left
+    assert [r.seq for r in store.read(run.run_id, from_seq=6, to_seq=16, chunk=2)] == [15, 16]
