@@ -26,8 +26,12 @@ once in memory, then for each backend (a temporary SQLite file; PostgreSQL with 
 
 The contenders run interleaved, ``--repeat`` rounds. Each figure is the best wall-clock time of
 its rounds, with the median beside it; the ratios are given for both (on this kind of shared
-machine single rounds of the append swing by 30%). Goal: replay >= 2x append. Not a test: prints
-figures.
+machine single rounds of the append swing by 30%). Not a test: prints figures.
+
+Goal (issue 6): replay, "events/s from the database into projections", at least 2x append. That
+is the projection fold; the line with all three projections is the one to hold to it. ``rexnet
+replay`` does more than replay into projections: it also recomputes the hash of every stored
+event (an audit of the log), so its line is printed for information, not as the goal's measure.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
         print(f"  {label:52s} {best[label]:6.3f} s {rate:10,.0f} events/s  ({median[label]:.3f} s)")
     for label in (FOLD_ENGINE, FOLD_ALL, REPLAY):
         ratio, ratio_median = best[APPEND] / best[label], median[APPEND] / median[label]
-        print(f"  {label:52s} / append: {ratio:.2f}x  (medians: {ratio_median:.2f}x)  goal >= 2x")
+        goal = "goal >= 2x" if label != REPLAY else "(+ the chain audit)"
+        print(f"  {label:52s} / append: {ratio:.2f}x  (medians: {ratio_median:.2f}x)  {goal}")
     store.close()
 
 
