@@ -71,7 +71,19 @@ def sql(state, sql_text: str | None, run_ref: str | None, list_queries: bool, fm
     _print(columns, rows, fmt)
 
 
-def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+#: ``--param/-p NAME=VALUE`` of the named-query commands (``query``, ``sweep-query``)
+param_option = click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the query (repeatable), e.g. -p bucket=3600.",
+)
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """The ``--param`` pairs as a dict (raises InputError for one that is not NAME=VALUE)."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -84,19 +96,12 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 @cli.command()
 @click.argument("name")
 @click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--param",
-    "-p",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter of the query (repeatable), e.g. -p bucket=3600.",
-)
+@param_option
 @format_option("table", "csv", "json")
 @click.pass_obj
 def query(state, name: str, run_ref: str, pairs: tuple[str, ...], fmt: str) -> None:
     """Run a named query (see `rexnet sql --list`) for RUN."""
-    params = _params(pairs)
+    params = parse_params(pairs)
     with _analytics(state) as ax:
         columns, rows = ax.named_rows(name, run_ref, **params)
     _print(columns, rows, fmt)

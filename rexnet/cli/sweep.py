@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from rexnet.cli import cli
+from rexnet.cli.analytics import param_option, parse_params
 from rexnet.cli.output import format_option, print_json, print_rows
 from rexnet.errors import CheckFailed, InputError
 
@@ -150,14 +151,7 @@ def sweeps(state, sweep_ref: str | None, db_url: str | None, fmt: str) -> None:
 @cli.command("sweep-query")
 @click.argument("name")
 @click.argument("sweep_ref", metavar="SWEEP")
-@click.option(
-    "--param",
-    "-p",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter of the query (repeatable), e.g. -p bucket=3600.",
-)
+@param_option
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @format_option("table", "csv", "json")
 @click.pass_obj
@@ -168,10 +162,10 @@ def sweep_query_command(
 
     The results are stacked with the columns point, seed and the grid's keys in front.
     """
-    from rexnet.cli.analytics import _params, _print
+    from rexnet.cli.analytics import _print
     from rexnet.sweep.query import sweep_query
 
-    columns, rows, missing = sweep_query(db_url or state.db_url, sweep_ref, name, _params(pairs))
+    columns, rows, missing = sweep_query(db_url or state.db_url, sweep_ref, name, parse_params(pairs))
     if missing:
         click.echo(f"note: {len(missing)} runs of the sweep are not completed and were left out", err=True)
     _print(columns, rows, fmt)
