@@ -31,24 +31,12 @@ def db_upgrade(state) -> None:
         click.echo(f"database upgraded from {before or 'empty'} to {after}")
 
 
-def _run_row(run) -> dict:
-    return {
-        "run_id": run.run_id,
-        "name": run.name,
-        "status": run.status,
-        "parent": run.parent_run_id,
-        "fork_seq": run.fork_seq,
-        "events": run.events,
-        "head_hash": run.head_hash.hex() if isinstance(run.head_hash, bytes) else run.head_hash,
-    }
-
-
 @cli.command()
 @format_option("table", "json")
 @click.pass_obj
 def runs(state, fmt: str) -> None:
     """List the runs in the ledger."""
-    print_rows([_run_row(r) for r in state.store.list_runs()], fmt)
+    print_rows([r.identity() for r in state.store.list_runs()], fmt)
 
 
 @cli.command()

@@ -72,13 +72,8 @@ def replay_run(store: Any, run: Any) -> dict[str, Any]:
     cash = sum(a.cash for a in accounts.accounts.values())
     summary = stats.summary()
     return {
-        "run_id": run.run_id,
-        "name": run.name,
-        "status": run.status,
-        "parent": run.parent_run_id,
-        "fork_seq": run.fork_seq,
+        **run.identity(),
         "events": run.head_seq + 1,  # (the chain check held the log to the recorded head)
-        "head_hash": run.head_hash.hex(),
         "open_units": len(engine.open_units()),
         "open_orders": open_orders,
         "participants": len([a for a in accounts.accounts if a != "system"]),

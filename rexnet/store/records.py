@@ -98,6 +98,19 @@ class RunInfo:
     def head_hash_hex(self) -> str:
         return self.head_hash.hex()
 
+    def identity(self) -> dict[str, Any]:
+        """What names the run and where its history stands: the row of ``rexnet runs`` (and the
+        head of ``rexnet replay``'s summary)."""
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "status": self.status,
+            "parent": self.parent_run_id,
+            "fork_seq": self.fork_seq,
+            "events": self.events,
+            "head_hash": self.head_hash.hex(),
+        }
+
     @classmethod
     def from_row(cls, row: Any) -> RunInfo:
         m = row._mapping
