@@ -21,6 +21,22 @@ def invoke_json(db: str, *args: str) -> dict:
     return json.loads(out)
 
 
+def recorded_run(store, source, name: str, events) -> str:
+    """A new run, recorded through the store API (so its chain holds), of ``events`` under
+    ``source``'s scenario, seed and market: a forged history that only a re-simulation or a
+    fold can tell from the real one."""
+    run = store.create_run(
+        name=name,
+        scenario=source.scenario,
+        seed=source.seed,
+        code_version=source.code_version,
+        market=source.market,
+    )
+    with store.writer(run.run_id) as w:
+        w.append(events)
+    return run.run_id
+
+
 def state_of(engine, agents: list[str]) -> dict:
     """Everything observable of an engine: books (FIFO included), ids, positions, live orders, settlement."""
     ex = engine.exchange

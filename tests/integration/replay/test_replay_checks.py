@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from replay_cli import invoke, invoke_json
+from replay_cli import invoke, invoke_json, recorded_run
 
 from rexnet.domain.events import OrderCancelled
 from rexnet.replay import background
@@ -65,13 +65,9 @@ def test_a_row_that_cannot_be_applied_is_named(parent_db):
     db, _ = parent_db
     store = open_store(db)
     p = store.get_run("p")
-    forged = store.create_run(
-        name="unappliable", scenario=p.scenario, seed=p.seed, code_version=p.code_version, market=p.market
-    )
     events = [r.event() for r in read_history(store, p, to_seq=200)]
     bogus = OrderCancelled(events[-1].t, 99_999_999, "nobody", 9, 100, "requested")
-    with store.writer(forged.run_id) as w:
-        w.append([*events, bogus])
+    recorded_run(store, p, "unappliable", [*events, bogus])
     for args in (["replay", "unappliable"], ["book", "unappliable", "--unit", "9"]):
         code, out, err = invoke(db, *args)
         assert code == 1, (args, out, err)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from replay_cli import invoke, invoke_json
+from replay_cli import invoke, invoke_json, recorded_run
 
 from rexnet.replay.history import read_history
 from rexnet.store import open_store
@@ -31,16 +31,7 @@ def test_replay_summary(parent_db):
 
 def forged_copy(store, source, name: str, change) -> str:
     """A run recorded through the store API with ``change(seq, event)`` applied to every event."""
-    cut = store.create_run(
-        name=name,
-        scenario=source.scenario,
-        seed=source.seed,
-        code_version=source.code_version,
-        market=source.market,
-    )
-    with store.writer(cut.run_id) as w:
-        w.append(change(r.seq, r.event()) for r in read_history(store, source))
-    return cut.run_id
+    return recorded_run(store, source, name, (change(r.seq, r.event()) for r in read_history(store, source)))
 
 
 @pytest.mark.parametrize("target", [0, 1, 777, "last"])
