@@ -321,7 +321,7 @@ class EventStore:
         code = f"CASE type {case} END" if codes else "NULL"
         where = f"FROM event_log WHERE run_id = {ph} AND seq >= {ph} AND seq <= {ph}"
         columns = ("seq", "t_ms", f"COALESCE({code}, -1)", "payload")
-        arrays = (as_bytes.format(f"'[' || {agg.format(column)} || ']'") for column in columns)
+        arrays = (as_bytes.format(_array(agg.format(column))) for column in columns)
         columns_sql = f"SELECT {', '.join(arrays)} {where}"
         rows_sql = (
             f"SELECT seq, t_ms, {code}, type, version, {as_bytes.format('payload')} {where} ORDER BY seq"
@@ -352,6 +352,7 @@ class EventStore:
             )
 
     def _fetch(self, run_id: str, sql: str, params: Sequence[Any]) -> Sequence[Any]:
+        """All rows of one read query, through the raw DB-API cursor, driver errors translated."""
         with translated(self.engine.url, f"run {run_id}: cannot read events"):
             with self.engine.connect() as conn:
                 cursor = conn.connection.cursor()
