@@ -7,9 +7,12 @@ builds the record with ``tuple.__new__`` (no keyword matching). Old versions, un
 payloads whose keys do not match the record exactly go through the codec, so a malformed row
 fails the same way as anywhere else.
 
-:func:`fold_rows` is the replay's inner loop over a list of lean rows (see
-:meth:`rexnet.store.EventStore.read_chunks`). The module is compiled by mypyc, so its call of
-:func:`decode_fast` per row is a native call, not a Python one.
+:func:`fold_coded` is the replay's inner loop over a column chunk of
+:meth:`rexnet.store.EventStore.read_coded` (payloads already parsed, types as the codes of
+:data:`CODES`); :func:`fold_rows` the same over a list of lean rows
+(:meth:`rexnet.store.EventStore.read_chunks`), for reads bounded by time. The module is compiled
+by mypyc, so its calls of :func:`decode_coded` and :func:`decode_fast` per event are native
+calls, not Python ones.
 """
 
 from __future__ import annotations
