@@ -75,11 +75,13 @@ def read_history_chunks(
         )
 
 
-def read_history_coded(store: Any, run: Any, *, to_seq: int | None = None) -> Iterator[Any]:
-    """The full history up to ``to_seq`` (default: the run's recorded head) as the column chunks
-    of :meth:`EventStore.read_coded`: the leanest read, for folds of everything from seq 0."""
+def read_history_coded(
+    store: Any, run: Any, *, from_seq: int = 0, to_seq: int | None = None
+) -> Iterator[Any]:
+    """The full history from ``from_seq`` up to ``to_seq`` (default: the run's recorded head) as
+    the column chunks of :meth:`EventStore.read_coded`: the leanest read, for folds."""
     last = run.head_seq if to_seq is None else min(to_seq, run.head_seq)
-    for run_id, lo, hi in _segments(store, run, 0, last):
+    for run_id, lo, hi in _segments(store, run, from_seq, last):
         if hi is not None and lo <= hi:
             yield from store.read_coded(run_id, from_seq=lo, to_seq=hi, codes=CODES)
 

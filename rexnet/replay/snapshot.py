@@ -15,8 +15,8 @@ import copy
 from typing import Any
 
 from rexnet.engine import MarketEngine
-from rexnet.replay.decode import event_of
-from rexnet.replay.history import read_history
+from rexnet.replay.decode import decode_coded, event_of, fold_coded
+from rexnet.replay.history import read_history, read_history_coded
 from rexnet.replay.projection import read_bounds, run_spec
 
 
@@ -54,11 +54,14 @@ class Snapshots:
             assert to_seq is not None
             i = max(k for k, (seq, _) in enumerate(self._keys) if seq <= to_seq)
         engine = copy.deepcopy(self._engines[i])
-        apply = engine.apply
-        for row in read_history(
-            self.store, self.run, from_seq=self._keys[i][0] + 1, to_seq=to_seq, to_t_ms=to_t
-        ):
-            apply(event_of(row))
+        start = self._keys[i][0] + 1
+        if to_t is None:  # up to a seq: the column read
+            for chunk in read_history_coded(self.store, self.run, from_seq=start, to_seq=to_seq):
+                fold_coded(chunk, (engine.apply,))
+        else:
+            apply = engine.apply
+            for row in read_history(self.store, self.run, from_seq=start, to_seq=to_seq, to_t_ms=to_t):
+                apply(event_of(row))
         return engine
 
     def _extend(self, to_seq: int | None, to_t: int | None) -> None:
@@ -70,11 +73,15 @@ class Snapshots:
         if self._complete or beyond(*self._keys[-1]):
             return
         engine = copy.deepcopy(self._engines[-1])
-        for row in read_history(self.store, self.run, from_seq=self._keys[-1][0] + 1):
-            engine.apply(event_of(row))
-            if (row.seq + 1) % self.every == 0:
-                self._keys.append((row.seq, row.t_ms))
-                self._engines.append(copy.deepcopy(engine))
-                if beyond(row.seq, row.t_ms):
-                    return
+        apply = engine.apply
+        for chunk in read_history_coded(self.store, self.run, from_seq=self._keys[-1][0] + 1):
+            for seq, t_ms, code, payload in zip(
+                chunk.seqs, chunk.t_ms, chunk.codes, chunk.payloads, strict=True
+            ):
+                apply(decode_coded(code, t_ms, payload))
+                if (seq + 1) % self.every == 0:
+                    self._keys.append((seq, t_ms))
+                    self._engines.append(copy.deepcopy(engine))
+                    if beyond(seq, t_ms):
+                        return
         self._complete = True
