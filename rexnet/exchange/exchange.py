@@ -99,9 +99,9 @@ class Exchange(CommandDecider):
             pre = self.advance(cmd[0])
             pre.extend(self.handle(cmd))
             return pre
-        # The deciders and appliers of the hot path are called directly (the same methods that
-        # decide() and apply() dispatch to through their tables): a direct call of a compiled
-        # method is much cheaper than a bound method looked up in a dict.
+        # The deciders of the hot path are called directly (the same methods that decide()
+        # dispatches to through its table): a direct call of a compiled method is much cheaper
+        # than a bound method looked up in a dict. apply() does the same for the commonest events.
         kind = type(cmd)
         if kind is _LIMIT:
             events = self._decide_limit(cast(PlaceLimit, cmd))
@@ -112,15 +112,7 @@ class Exchange(CommandDecider):
         else:
             events = self.decide(cmd)
         for e in events:
-            kind = type(e)
-            if kind is _ACCEPTED:
-                self._apply_accepted(e)
-            elif kind is _TRADE:
-                self._apply_trade(e)
-            elif kind is _CANCELLED:
-                self._apply_removed(e)
-            else:
-                self._appliers[kind](self, e)
+            self.apply(e)
         return events
 
     def decide(self, cmd: Command) -> list[Event]:
@@ -134,7 +126,7 @@ class Exchange(CommandDecider):
     def apply(self, event: Event) -> None:
         """Change the state by one event; events of other concerns (settlement, run) are ignored."""
         kind = type(event)
-        if kind is _ACCEPTED:  # (the commonest, called directly as in handle(): replays fold these)
+        if kind is _ACCEPTED:  # (the commonest, called directly, not through the table)
             self._apply_accepted(cast(OrderAccepted, event))
         elif kind is _TRADE:
             self._apply_trade(cast(TradeExecuted, event))

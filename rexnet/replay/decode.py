@@ -1,11 +1,11 @@
 """A faster decoder of stored rows for the replay hot loop (same result as ``StoredEvent.event``).
 
 :func:`rexnet.domain.codec.decode` is general (upcasting, keyword construction). Replay decodes
-hundreds of thousands of rows of current-version events, so per type this module keeps the record
-class, its version, its field count and a getter of the payload's values in field order, and
-builds the record with ``tuple.__new__`` (no keyword matching). Old versions, unknown types and
-payloads whose keys do not match the record exactly go through the codec, so a malformed row
-fails the same way as anywhere else.
+hundreds of thousands of rows of current-version events, so per type code (:data:`CODES`) this
+module keeps the record class, its field count and a getter of the payload's values in field
+order, and builds the record with ``tuple.__new__`` (no keyword matching). Old versions, unknown
+types and payloads whose keys do not match the record exactly go through the codec, so a
+malformed row fails the same way as anywhere else.
 
 :func:`fold_coded` is the replay's inner loop over a column chunk of
 :meth:`rexnet.store.EventStore.read_coded` (payloads already parsed, types as the codes of
@@ -30,9 +30,6 @@ from rexnet.domain.events import EVENT_TYPES
 _loads: Final = orjson.loads
 _new: Final = tuple.__new__
 
-#: type -> (record class, current version, number of payload fields, payload -> values in field order)
-_TABLE: Final[dict[str, tuple[type, int, int, Callable[[dict[str, Any]], tuple[Any, ...]]]]] = {}
-
 
 def _values_getter(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     # The getter looks the fields up by the very key objects orjson puts in the dicts it builds
@@ -50,34 +47,6 @@ def _values_getter(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[
     return lambda data: ()
 
 
-def _entry(event_type: str) -> tuple[type, int, int, Callable[[dict[str, Any]], tuple[Any, ...]]] | None:
-    entry = _TABLE.get(event_type)
-    if entry is None and event_type in EVENT_TYPES:
-        cls = EVENT_TYPES[event_type]
-        fields = cls._fields[1:]  # type: ignore[attr-defined]
-        entry = _TABLE[event_type] = (cls, cls.VERSION, len(fields), _values_getter(fields))  # type: ignore[attr-defined]
-    return entry
-
-
-for _type in EVENT_TYPES:
-    _entry(_type)
-
-
-def decode_fast(event_type: str, version: int, t_ms: int, payload: Any) -> Any:
-    """:func:`rexnet.domain.codec.decode`, faster for current-version events."""
-    entry = _TABLE.get(event_type) or _entry(event_type)
-    if entry is not None and entry[1] == version:
-        data = _loads(payload)
-        if len(data) == entry[2]:
-            try:
-                values = entry[3](data)
-            except KeyError:
-                pass
-            else:
-                return _new(entry[0], (t_ms, *values))
-    return codec_decode(event_type, version, t_ms, payload)
-
-
 #: The types most runs are made of, commonest first (the store tests the codes in order).
 _COMMON: Final = (
     "order_accepted",
@@ -92,10 +61,21 @@ CODES: Final[tuple[tuple[str, int], ...]] = tuple(
     (t, EVENT_TYPES[t].VERSION)  # type: ignore[attr-defined]
     for t in sorted(EVENT_TYPES, key=lambda t: (_COMMON.index(t) if t in _COMMON else len(_COMMON), t))
 )
+#: type -> its code
+_CODE_OF: Final[dict[str, int]] = {t: code for code, (t, _) in enumerate(CODES)}
 #: (record class, number of payload fields, payload -> values in field order) by type code
 _BY_CODE: Final[list[tuple[type, int, Callable[[dict[str, Any]], tuple[Any, ...]]]]] = [
-    (entry[0], entry[2], entry[3]) for entry in (_TABLE[t] for t, _ in CODES)
+    (cls, len(cls._fields) - 1, _values_getter(cls._fields[1:]))  # type: ignore[attr-defined]
+    for cls in (EVENT_TYPES[t] for t, _ in CODES)
 ]
+
+
+def decode_fast(event_type: str, version: int, t_ms: Any, payload: Any) -> Any:
+    """:func:`rexnet.domain.codec.decode`, faster for current-version events."""
+    code = _CODE_OF.get(event_type)
+    if code is not None and CODES[code][1] == version:
+        return decode_coded(code, t_ms, payload)
+    return codec_decode(event_type, version, t_ms, payload)
 
 
 def decode_coded(code: Any, t_ms: Any, payload: Any) -> Any:

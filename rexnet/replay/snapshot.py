@@ -15,7 +15,7 @@ import copy
 from typing import Any
 
 from rexnet.engine import MarketEngine
-from rexnet.replay.decode import decode_coded, event_of, fold_coded
+from rexnet.replay.decode import event_of, fold_coded
 from rexnet.replay.history import read_history, read_history_coded
 from rexnet.replay.projection import read_bounds, run_spec
 
@@ -73,15 +73,18 @@ class Snapshots:
         if self._complete or beyond(*self._keys[-1]):
             return
         engine = copy.deepcopy(self._engines[-1])
-        apply = engine.apply
-        for chunk in read_history_coded(self.store, self.run, from_seq=self._keys[-1][0] + 1):
-            for seq, t_ms, code, payload in zip(
-                chunk.seqs, chunk.t_ms, chunk.codes, chunk.payloads, strict=True
-            ):
-                apply(decode_coded(code, t_ms, payload))
-                if (seq + 1) % self.every == 0:
-                    self._keys.append((seq, t_ms))
-                    self._engines.append(copy.deepcopy(engine))
-                    if beyond(seq, t_ms):
-                        return
+        applies = (engine.apply,)
+        while True:  # one snapshot interval after the other, each folded as one read
+            first = self._keys[-1][0] + 1
+            last = first + self.every - 1
+            if last > self.run.head_seq:
+                break
+            t_ms = self._keys[-1][1]
+            for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=last):
+                fold_coded(chunk, applies)
+                t_ms = chunk.t_ms[-1] if chunk.t_ms else t_ms
+            self._keys.append((last, t_ms))
+            self._engines.append(copy.deepcopy(engine))
+            if beyond(last, t_ms):
+                return
         self._complete = True

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from rexnet.domain.commands import Realize, Reason
 from rexnet.domain.events import (
@@ -39,8 +39,6 @@ from rexnet.domain.events import (
 )
 from rexnet.domain.market import MarketSpec
 from rexnet.settlement.floor_rule import settle_unit
-
-_TRADE: Final = TradeExecuted  # (Final: compiled, a C static, not a module-dict lookup per event)
 
 #: Reason code of a second realization of the same (agent, unit). Not yet in
 #: :class:`~rexnet.domain.commands.Reason` when this was written; the value is the code either way.
@@ -88,11 +86,7 @@ class Settlement:
     # -- state changes -------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
         """Fold one event (the only state mutator); event types settlement does not use are ignored."""
-        kind = type(event)
-        if kind is _TRADE:  # (the only common type settlement uses: called directly, not via the table)
-            self._apply_trade(event)
-            return
-        handler = _APPLY.get(kind)
+        handler = _APPLY.get(type(event))
         if handler is not None:
             handler(self, event)
 

@@ -31,11 +31,12 @@ from rexnet.store.writer import RunWriter
 
 _BIGINT = 2**63
 _FULL_COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
-#: payload as bytes: the driver then skips building a str that the JSON parser would re-encode
-#: (about 1.8x faster reads on SQLite)
+#: an SQL text expression as bytes (``{}``): the driver then skips building a str that the JSON
+#: parser would re-encode (about 1.8x faster reads on SQLite)
+_AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
 _LEAN_COLUMNS = {
-    "sqlite": "seq, t_ms, type, version, CAST(payload AS BLOB)",
-    "postgresql": "seq, t_ms, type, version, convert_to(payload, 'UTF8')",
+    name: f"seq, t_ms, type, version, {expr.format('payload')}"  # lean rows: no run id, no hash
+    for name, expr in _AS_BYTES.items()
 }
 
 #: Default seqs per query of the row reads. Short chunks stay in the CPU's caches: on SQLite the
@@ -47,8 +48,6 @@ _ROW_CHUNK = {"sqlite": 2_000, "postgresql": 10_000}
 #: (above all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
 #: fault for every page it touches).
 _CODED_CHUNK = {"sqlite": 1_000, "postgresql": 4_000}
-#: an SQL text expression as bytes (``{}``): the driver then skips building a str
-_AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
 #: one column of a chunk, concatenated in seq order (``{}``: the column)
 _AGGREGATE = {
     "sqlite": "group_concat({})",
