@@ -86,7 +86,9 @@ def sweep_query(
     from rexnet.analytics import Analytics
 
     spec, runs = sweep_rows(db_url, sweep)
-    grid = [key for key, _ in spec.get("grid", [])]
+    grid = [key for key, _ in spec.get("grid", [])] or list(
+        dict.fromkeys(key for point in spec.get("points", []) for key in point)
+    )
     done = [r for r in runs if r.status == "completed" and r.run_id]
     missing = [r for r in runs if not (r.status == "completed" and r.run_id)]
     columns: list[str] | None = None

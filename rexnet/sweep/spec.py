@@ -14,6 +14,15 @@ A sweep file (TOML)::
     "settlement.penalty_price" = [1000.0, 3000.0]
     "population[3].count" = [2, 8]
 
+Instead of a ``[grid]``, a sweep may list its points one by one (each a table of keys and values;
+an empty table is the base scenario), e.g. to vary one factor at a time::
+
+    [[points]]
+    [[points]]
+    "settlement.penalty_price" = 1000.0
+    [[points]]
+    "population.household.count" = 48
+
 Keys are dotted paths into the scenario (``market.horizon``, ``settlement.penalty_price``,
 ``run.price_prior``, ``population[I].FIELD``, ``shocks[I].FIELD``), ``population.KIND.FIELD``
 (every group of that kind), or ``population`` / ``shocks`` to replace the whole array (e.g.
@@ -46,7 +55,7 @@ from rexnet.errors import InputError
 from rexnet.replay.simulate import with_overrides
 from rexnet.sim.scenario import Scenario, load_scenario, parse_scenario
 
-_TOP_KEYS = {"name", "scenario", "seeds", "units", "set", "grid", "description"}
+_TOP_KEYS = {"name", "scenario", "seeds", "units", "set", "grid", "points", "description"}
 _PART = re.compile(r"^(\w+)((?:\[\d+\])*)$")
 _INDEX = re.compile(r"\[(\d+)\]")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -76,17 +85,22 @@ class SweepSpec:
     units: int | None
     points: list[Point]
     source: str = ""
+    #: the points as listed (``[[points]]``), or None for a grid
+    listed: list[dict[str, Any]] | None = None
 
     def record(self) -> dict[str, Any]:
         """The canonical description stored in ``sweeps.spec`` (what re-running must match)."""
         # the grid as [key, values] pairs: its key order makes the point keys, so it is kept
-        return {
+        record = {
             "scenario": self.base.to_record(),
             "grid": [[k, v] for k, v in self.grid.items()],
             "set": self.sets,
             "seeds": self.seeds,
             "units": self.units,
         }
+        if self.listed is not None:  # only then: the records of grid sweeps stay as they were
+            record["points"] = self.listed
+        return record
 
     def record_json(self) -> str:
         return json.dumps(self.record(), sort_keys=True, separators=(",", ":"))
@@ -134,6 +148,9 @@ def parse_sweep(
         raise InputError(f"{source}: units: expected a positive integer (got {units!r})")
     sets = _table(raw.get("set", {}), "set", source)
     grid = _table(raw.get("grid", {}), "grid", source)
+    listed = _listed_points(raw.get("points"), source)
+    if listed is not None and grid:
+        raise InputError(f"{source}: points: give a [grid] or a list of [[points]], not both")
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise InputError(f"{source}: grid.{key}: expected a non-empty list of values")
@@ -142,21 +159,48 @@ def parse_sweep(
     both = sorted(set(sets) & set(grid))
     if both:
         raise InputError(f"{source}: {both[0]}: both in [set] and in [grid]")
-    for key in [*sets, *grid]:
+    listed_keys = list(dict.fromkeys(k for p in listed or [] for k in p))
+    for key in [*sets, *grid, *listed_keys]:
         if key == "run.seed":
             raise InputError(f"{source}: {key}: give the seeds with `seeds = [...]`")
         if key == "run.units" and units is not None:
             raise InputError(f"{source}: {key}: give the units either with `units =` or as a key, not both")
     record = base.to_record()
-    for key in [*sets, *grid]:
+    for key in [*sets, *grid, *listed_keys]:
         resolve_key(record, key, source)  # a key that names nothing fails the whole sweep
-    points = [
-        _point(i, dict(zip(grid, combo, strict=True)), base, sets, seeds, units, source)
-        for i, combo in enumerate(itertools.product(*grid.values()))
-    ]
-    return SweepSpec(
-        name=name, base=base, grid=grid, sets=sets, seeds=seeds, units=units, points=points, source=source
+    for key in listed_keys:
+        if key in sets:
+            raise InputError(f"{source}: {key}: both in [set] and in [[points]]")
+    combos = (
+        [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+        if listed is None
+        else listed
     )
+    points = [_point(i, params, base, sets, seeds, units, source) for i, params in enumerate(combos)]
+    return SweepSpec(
+        name=name,
+        base=base,
+        grid=grid,
+        sets=sets,
+        seeds=seeds,
+        units=units,
+        points=points,
+        source=source,
+        listed=listed,
+    )
+
+
+def _listed_points(value: Any, source: str) -> list[dict[str, Any]] | None:
+    """The ``[[points]]`` of a sweep file, each flattened to dotted keys (None: not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(p, dict) for p in value):
+        raise InputError(f"{source}: points: expected a non-empty list of tables ([[points]])")
+    out = [_table(p, f"points[{i}]", source) for i, p in enumerate(value)]
+    keys = [point_key(p) for p in out]
+    if len(set(keys)) != len(keys):
+        raise InputError(f"{source}: points: a point is listed twice")
+    return out
 
 
 def _base_scenario(ref: Any, source: str, folder: Path | None) -> Scenario:

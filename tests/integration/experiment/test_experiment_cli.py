@@ -1,0 +1,165 @@
+"""Every built-in experiment end to end at a tiny scale, and bad specs as one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rexnet.cli import cli
+from rexnet.experiment import builtin_names
+from rexnet.store import open_store
+
+pytest.importorskip("distributed")
+
+EXPERIMENTS = ["participation", "resilience", "parameters", "equity", "mechanism"]
+
+
+def _tiny_copy(name: str, folder: Path) -> Path:
+    """The built-in spec with a tiny small scale (few units, two seeds), written as a file."""
+    text = (resources.files("rexnet.experiment") / "specs" / f"{name}.toml").read_text()
+    raw = tomllib.loads(text)
+    units = 24 if raw["design"] == "fork" else 4  # the shocks of `resilience` hit units 20..24
+    lines = []
+    skip = False
+    for line in text.splitlines():
+        if line.startswith("[scales.small]"):
+            lines += ["[scales.small]", "seeds = 2", f"units = {units}", "seconds_per_run = 1"]
+            skip = True
+            continue
+        if skip and line.startswith("["):
+            skip = False
+        if not skip:
+            lines.append(line)
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _runs_by_id(folder: Path) -> dict[str, str]:
+    """run id -> the SQLite URL of the ledger file holding it (the sweep's per-run files)."""
+    out = {}
+    for db in folder.rglob("*.db"):
+        url = f"sqlite:///{db}"
+        with open_store(url) as store:
+            for run in store.list_runs():
+                out[run.run_id] = url
+    return out
+
+
+def test_list_shows_the_five_questions():
+    result = CliRunner().invoke(cli, ["experiment", "--list"])
+    assert result.exit_code == 0, result.output
+    for name in EXPERIMENTS:
+        assert name in result.output
+    assert sorted(builtin_names()) == sorted(EXPERIMENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_end_to_end(name, tmp_path):
+    spec = _tiny_copy(name, tmp_path)
+    out = tmp_path / "out"
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for file in ("results.csv", "summary.csv", "index.html"):
+        assert (out / file).is_file()
+    assert list(out.glob("*.png")), "no figure written"
+    page = (out / "index.html").read_text()
+    assert "rexnet experiment" in page and str(tmp_path) not in page  # commands, no server path
+
+    with (out / "summary.csv").open() as handle:
+        summary = list(csv.DictReader(handle))
+    assert summary
+    for row in summary:
+        if row["ci_low"]:
+            assert float(row["ci_low"]) <= float(row["mean"]) <= float(row["ci_high"])
+        if row["diff_low"]:
+            assert float(row["diff_low"]) <= float(row["diff_mean"]) <= float(row["diff_high"])
+            assert row["diff_n"] == "2"
+
+    with (out / "results.csv").open() as handle:
+        results = list(csv.DictReader(handle))
+    run_ids = {r["run_id"] for r in results}
+    ledgers = _runs_by_id(tmp_path)
+    assert run_ids <= set(ledgers), "a run id of results.csv is not in the ledger"
+    for run_id in sorted(run_ids):
+        audit = runner.invoke(cli, ["--db", ledgers[run_id], "audit", run_id])
+        assert audit.exit_code == 0, audit.output
+    # paired: every level has the same seeds
+    seeds = {}
+    for r in results:
+        seeds.setdefault((r["factor"], r["level"]), set()).add(r["seed"])
+    assert len({frozenset(s) for s in seeds.values()}) == 1
+
+    # resumable: a second run skips every finished run and gives the same results
+    again = runner.invoke(cli, ["--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    with (out / "results.csv").open() as handle:
+        assert {r["run_id"] for r in csv.DictReader(handle)} == run_ids
+
+
+def test_fork_pairs_share_their_history_up_to_the_shock(tmp_path):
+    spec = _tiny_copy("resilience", tmp_path)
+    text = spec.read_text()
+    spec.write_text(text.replace("seeds = 2", "seeds = 2", 1))
+    out = tmp_path / "out"
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    result = CliRunner().invoke(
+        cli, ["--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ledgers = _runs_by_id(tmp_path)
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    shocked = {r["run_id"] for r in rows if r["level"] == "shocked"}
+    unshocked = {r["run_id"] for r in rows if r["level"] == "unshocked"}
+    assert shocked and unshocked
+    for run_id in shocked:
+        with open_store(ledgers[run_id]) as store:
+            run = store.get_run(run_id)
+            assert run.parent_run_id in unshocked
+            assert run.fork_seq is not None and run.fork_seq > 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("metrics = [", 'metrics = ["no_such_metric", '), "metrics[0]: unknown metric 'no_such_metric'"),
+        (('design = "levels"', 'design = "levels"\ncolour = 3'), "colour: unknown key"),
+        (("seeds = 5", "seeds = 1"), "scales.small.seeds"),
+        (("levels = [3000.0, 500.0, 1000.0, 6000.0]", "levels = [3000.0]"), "factors.0.levels"),
+    ],
+)
+def test_bad_spec_is_exit_2_naming_the_key(tmp_path, edit, message):
+    text = (resources.files("rexnet.experiment") / "specs" / "parameters.toml").read_text()
+    old, new = edit
+    assert old in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new, 1))
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'l.db'}", "experiment", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "l.db").exists() or not list(tmp_path.glob("sweep-*"))
+
+
+def test_a_key_naming_nothing_is_exit_2(tmp_path):
+    text = (resources.files("rexnet.experiment") / "specs" / "mechanism.toml").read_text()
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace('key = "auction.mode"', 'key = "auction.colour"'))
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'l.db'}", "experiment", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "auction.colour" in result.output
+
+
+def test_unknown_experiment_is_exit_2():
+    result = CliRunner().invoke(cli, ["experiment", "nope"])
+    assert result.exit_code == 2
+    assert "unknown experiment 'nope'" in result.output
