@@ -128,34 +128,41 @@ def run_experiment(
         if progress is not None:
             progress("runs", done, total)
 
-    outcome = run_sweep(db_url, sweep, workers=workers, scheduler=scheduler, progress=sweep_progress)
-    runs = {(r["point"], r["seed"]): r for r in outcome["runs"]}
-    result.failed.extend(
-        f"{r['point']} seed {r['seed']}: {r['error']}" for r in outcome["runs"] if r["status"] != "completed"
-    )
-    if spec.design == "levels":
-        for point in sweep.points:
-            ((key, value),) = point.params.items()
-            for seed in seed_list:
-                run = runs[(point.key, seed)]
-                if run["status"] == "completed":
-                    result.runs.append(_entry(point.key, key, level_text(value), seed, run))
-    else:
-        unit_seconds = sweep.base.market.unit_seconds
-        forks = _fork_all(
-            spec, sweep, runs, seed_list, out, unit_seconds, workers, scheduler, progress, result
+    from rexnet.sweep.cluster import shared_dask_client
+
+    jobs = sweep.runs * (1 + len(spec.treatments))
+    with shared_dask_client(workers=workers, scheduler=scheduler, jobs=jobs) as client:
+        outcome = run_sweep(db_url, sweep, workers=workers, scheduler=scheduler, progress=sweep_progress)
+        # a PostgreSQL ledger holds every run; a SQLite one gives each run its own file
+        runs = {(r["point"], r["seed"]): {**r, "db_url": r["db_url"] or db_url} for r in outcome["runs"]}
+        result.failed.extend(
+            f"{r['point']} seed {r['seed']}: {r['error']}"
+            for r in outcome["runs"]
+            if r["status"] != "completed"
         )
-        for treatment in spec.treatments:
-            for seed in seed_list:
-                base = runs[("base", seed)]
-                if base["status"] != "completed":
-                    continue
-                fork = forks.get((treatment.name, seed))
-                if fork is None:
-                    continue
-                result.runs.append(_entry("base", treatment.name, UNSHOCKED, seed, base))
-                result.runs.append(_entry(treatment.name, treatment.name, SHOCKED, seed, fork))
-    result.rows = _read_all(spec, result, progress)
+        if spec.design == "levels":
+            for point in sweep.points:
+                ((key, value),) = point.params.items()
+                for seed in seed_list:
+                    run = runs[(point.key, seed)]
+                    if run["status"] == "completed":
+                        result.runs.append(_entry(point.key, key, level_text(value), seed, run))
+        else:
+            unit_seconds = sweep.base.market.unit_seconds
+            forks = _fork_all(
+                spec, sweep, runs, seed_list, out, unit_seconds, workers, scheduler, progress, result
+            )
+            for treatment in spec.treatments:
+                for seed in seed_list:
+                    base = runs[("base", seed)]
+                    if base["status"] != "completed":
+                        continue
+                    fork = forks.get((treatment.name, seed))
+                    if fork is None:
+                        continue
+                    result.runs.append(_entry("base", treatment.name, UNSHOCKED, seed, base))
+                    result.runs.append(_entry(treatment.name, treatment.name, SHOCKED, seed, fork))
+        result.rows = _read_all(client, spec, result, progress)
     return result
 
 
@@ -260,9 +267,11 @@ def fork_task(task: dict[str, Any]) -> dict[str, Any]:
         return {"run_id": summary["run_id"], "head_hash": summary["head_hash"]}
 
 
-def _read_all(spec: ExperimentSpec, result: Result, progress: Progress | None) -> list[dict[str, Any]]:
-    """Every metric of every run, as tidy rows (one Analytics session per ledger file)."""
-    from rexnet.analytics import Analytics
+def _read_all(
+    client: Any, spec: ExperimentSpec, result: Result, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Every metric of every run as tidy rows, read in parallel (one Dask task per ledger file)."""
+    from distributed import as_completed
 
     contexts = {
         t.name: {"units": [t.shock["first_unit"], t.shock["last_unit"]], "band": t.band}
@@ -271,41 +280,53 @@ def _read_all(spec: ExperimentSpec, result: Result, progress: Progress | None) -
     names = [m for m in spec.metrics if spec.design == "fork" or not m.startswith("affected_")]
     by_url: dict[str, list[dict[str, Any]]] = {}
     for run in result.runs:
-        by_url.setdefault(run["db_url"], []).append(run)
+        entry = {**run, "ctx": contexts.get(run["factor"], {})}
+        if spec.design == "fork" and run["level"] == SHOCKED:
+            entry["pair"] = _pair_of(result, run)["run_id"]
+        by_url.setdefault(run["db_url"], []).append(entry)
+    futures = [
+        client.submit(metrics_task, url, entries, names, pure=False) for url, entries in by_url.items()
+    ]
+    values: dict[tuple[str, str, str], dict[str, float | None]] = {}
+    done = 0
+    for future in as_completed(futures):
+        for key, got in future.result():
+            values[key] = got
+            done += 1
+        if progress is not None:
+            progress("metrics", done, len(result.runs))
     rows: list[dict[str, Any]] = []
-    done, total = 0, len(result.runs)
-    sessions: dict[str, Any] = {}
-    try:
-        for url, entries in by_url.items():
-            ax = sessions[url] = Analytics(url)
-            for entry in entries:
-                ctx = contexts.get(entry["factor"], {})
-                values = read_metrics(ax, entry["run_id"], names, ctx)
-                if spec.design == "fork" and entry["level"] == SHOCKED:
-                    base = _pair_of(result, entry)
-                    base_ax = sessions.get(base["db_url"]) or Analytics(base["db_url"])
-                    sessions.setdefault(base["db_url"], base_ax)
-                    values.update(recovery_units(ax, entry["run_id"], base_ax, base["run_id"], ctx))
-                for metric, value in values.items():
-                    rows.append(
-                        {
-                            "experiment": spec.name,
-                            "condition": entry["condition"],
-                            "factor": entry["factor"],
-                            "level": entry["level"],
-                            "seed": entry["seed"],
-                            "run_id": entry["run_id"],
-                            "metric": metric,
-                            "value": value,
-                        }
-                    )
-                done += 1
-                if progress is not None:
-                    progress("metrics", done, total)
-    finally:
-        for ax in sessions.values():
-            ax.close()
+    for run in result.runs:  # the order of result.runs, whatever order the tasks finished in
+        for metric, value in values[(run["run_id"], run["factor"], run["level"])].items():
+            rows.append(
+                {
+                    "experiment": spec.name,
+                    "condition": run["condition"],
+                    "factor": run["factor"],
+                    "level": run["level"],
+                    "seed": run["seed"],
+                    "run_id": run["run_id"],
+                    "metric": metric,
+                    "value": value,
+                }
+            )
     return rows
+
+
+def metrics_task(
+    url: str, entries: list[dict[str, Any]], names: list[str]
+) -> list[tuple[tuple[str, str, str], dict[str, float | None]]]:
+    """The metrics of the runs of one ledger (a Dask task): ``[((run, factor, level), values)]``."""
+    from rexnet.analytics import Analytics
+
+    out = []
+    with Analytics(url) as ax:
+        for entry in entries:
+            got = read_metrics(ax, entry["run_id"], names, entry["ctx"])
+            if "pair" in entry:  # the shocked run's unshocked parent lives in the same ledger
+                got.update(recovery_units(ax, entry["run_id"], ax, entry["pair"], entry["ctx"]))
+            out.append(((entry["run_id"], entry["factor"], entry["level"]), got))
+    return out
 
 
 def _pair_of(result: Result, entry: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,17 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from rexnet.errors import InputError
 
 #: How long to wait for a scheduler given by address.
 CONNECT_TIMEOUT_S = 10
+
+#: The client of an enclosing :func:`shared_dask_client` (an experiment runs a sweep, forks and
+#: metric reads on one cluster instead of starting one per stage).
+_SHARED: ContextVar[Any] = ContextVar("rexnet_shared_dask_client", default=None)
 
 
 def _distributed() -> Any:
@@ -41,6 +46,10 @@ def dask_client(*, workers: int | None, scheduler: str | None, jobs: int) -> Ite
     Raises:
         InputError: Dask missing, or the scheduler cannot be reached.
     """
+    shared = _SHARED.get()
+    if shared is not None:
+        yield shared
+        return
     dask, distributed = _distributed()
     if scheduler is not None:
         try:
@@ -76,3 +85,14 @@ def dask_client(*, workers: int | None, scheduler: str | None, jobs: int) -> Ite
         finally:
             client.close()
             cluster.close()
+
+
+@contextmanager
+def shared_dask_client(*, workers: int | None, scheduler: str | None, jobs: int) -> Iterator[Any]:
+    """A :func:`dask_client` that every :func:`dask_client` inside the ``with`` block reuses."""
+    with dask_client(workers=workers, scheduler=scheduler, jobs=jobs) as client:
+        token = _SHARED.set(client)
+        try:
+            yield client
+        finally:
+            _SHARED.reset(token)
