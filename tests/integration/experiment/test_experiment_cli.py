@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -48,6 +50,21 @@ def _toml_list(values: list) -> str:
     return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else repr(v) for v in values) + "]"
 
 
+class _Done:
+    def __init__(self, proc: subprocess.CompletedProcess) -> None:
+        self.exit_code = proc.returncode
+        self.output = proc.stdout + proc.stderr
+
+
+def _experiment(*args: str) -> _Done:
+    """``rexnet ARGS`` in its own process: Dask leaves threads behind in the process that ran a
+    local cluster, which would turn off the forked chain check of later tests."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rexnet.cli", *args], capture_output=True, text=True, timeout=1200
+    )
+    return _Done(proc)
+
+
 def _runs_by_id(folder: Path) -> dict[str, str]:
     """run id -> the SQLite URL of the ledger file holding it (the sweep's per-run files)."""
     out = {}
@@ -74,7 +91,7 @@ def test_experiment_end_to_end(name, tmp_path):
     out = tmp_path / "out"
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     runner = CliRunner()
-    result = runner.invoke(cli, ["--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out)])
+    result = _experiment("--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out))
     assert result.exit_code == 0, result.output
     for file in ("results.csv", "summary.csv", "index.html"):
         assert (out / file).is_file()
@@ -118,7 +135,7 @@ def test_experiment_end_to_end(name, tmp_path):
     if name != "mechanism":
         return
     # resumable: a second run skips every finished run and gives the same results
-    again = runner.invoke(cli, ["--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out)])
+    again = _experiment("--db", db, "experiment", str(spec), "--workers", "2", "--out", str(out))
     assert again.exit_code == 0, again.output
     with (out / "results.csv").open() as handle:
         assert {r["run_id"] for r in csv.DictReader(handle)} == run_ids
@@ -167,9 +184,7 @@ def test_experiment_into_postgresql(pg_url, tmp_path):
     spec = _tiny_copy("mechanism", tmp_path)
     out = tmp_path / "out"
     runner = CliRunner()
-    result = runner.invoke(
-        cli, ["--db", pg_url, "experiment", str(spec), "--workers", "2", "--out", str(out)]
-    )
+    result = _experiment("--db", pg_url, "experiment", str(spec), "--workers", "2", "--out", str(out))
     assert result.exit_code == 0, result.output
     with (out / "results.csv").open() as handle:
         run_ids = {r["run_id"] for r in csv.DictReader(handle)}
