@@ -41,9 +41,12 @@ class Analytics:
 
     def __init__(self, db_url: str) -> None:
         from rexnet.store import open_store
+        from rexnet.store.engine import parse_url
 
-        self.store = open_store(db_url)  # migrates (views need revision 0003) and checks reachability
-        self.url = self.store.engine.url
+        # checks reachability; a read-only SQLite ledger is opened without writing anything, an
+        # out-of-date writable one is migrated (the views need revision 0003)
+        self.store = open_store(db_url, read_only=True)
+        self.url = parse_url(db_url)
         self._sessions: dict[tuple[str, ...] | None, duckdb.DuckDBPyConnection] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -94,7 +97,7 @@ class Analytics:
             for statement in statements:
                 result = engine.fetch(con, statement, params)
         except duckdb.Error as error:
-            raise QueryError(engine.first_line(error)) from None
+            raise QueryError(engine.scrub(engine.first_line(error), self.url)) from None
         return result
 
     def query(
