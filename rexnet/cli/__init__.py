@@ -3,10 +3,14 @@
 Commands parse arguments, call the library and print. Errors the library raises on purpose are
 turned into one-line messages with the exit codes of DESIGN.md section 5: 2 for bad input
 (:class:`~rexnet.errors.InputError`), 1 for a failed check (:class:`~rexnet.errors.CheckFailed`).
+That translation (:class:`RexnetGroup`) is the one place every error passes on its way out, so it
+is also where passwords are masked, those of ``--db`` and any other.
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
 from typing import Any
 
 import click
@@ -16,12 +20,19 @@ from rexnet.errors import CheckFailed, InputError, RexnetError
 
 DEFAULT_DB = "sqlite:///rexnet.db"
 
+#: Commands that only read the ledger: their store is opened read-only (works on a read-only
+#: SQLite file; never migrates one).
+READING_COMMANDS = frozenset(
+    {"runs", "events", "book", "accounts", "audit", "replay", "sql", "query", "export", "report"}
+)
+
 
 class CliState:
     """Per-invocation state: the database URL and the store, opened on first use."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *, read_only: bool = False) -> None:
         self.db_url = db_url
+        self.read_only = read_only
         self._store: Any = None
 
     @property
@@ -29,7 +40,7 @@ class CliState:
         if self._store is None:
             from rexnet.store import open_store
 
-            self._store = open_store(self.db_url)
+            self._store = open_store(self.db_url, read_only=self.read_only)
         return self._store
 
     def run(self, ref: str) -> Any:
@@ -44,14 +55,24 @@ class RexnetGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CheckFailed as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _error(ctx, str(exc))
             ctx.exit(1)
-        except InputError as exc:
-            click.echo(f"Error: {exc}", err=True)
+        except (InputError, RexnetError) as exc:
+            _error(ctx, str(exc))
             ctx.exit(2)
-        except RexnetError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception:  # noqa: BLE001 - a bug: its traceback, but with passwords masked
+            _error(ctx, "".join(traceback.format_exception(*sys.exc_info())).rstrip(), prefix="")
+            ctx.exit(1)
+
+
+def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ") -> None:
+    """Print ``message`` to stderr with every password masked (``--db``'s, any URL's, any keyword's)."""
+    from rexnet.store.engine import mask_secrets, url_secrets
+
+    secrets = url_secrets(ctx.obj.db_url) if isinstance(ctx.obj, CliState) else []
+    click.echo(prefix + mask_secrets(message, secrets), err=True)
 
 
 @click.group(cls=RexnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,7 +88,19 @@ class RexnetGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, db_url: str) -> None:
     """RexNet: reservation exchange, event-sourced market ledger and prosumer simulator."""
-    ctx.obj = CliState(db_url)
+    ctx.obj = CliState(db_url, read_only=ctx.invoked_subcommand in READING_COMMANDS)
+    _refuse_memory(db_url)
+
+
+def _refuse_memory(db_url: str) -> None:
+    """An in-memory SQLite ``--db`` is refused: every command is its own process, so it would be lost."""
+    from rexnet.store.engine import is_memory, parse_url
+
+    if is_memory(parse_url(db_url)):
+        raise InputError(
+            f"--db {db_url}: the command line needs a database file or PostgreSQL, not an in-memory "
+            "SQLite database (it would be lost when the command ends); use sqlite:///PATH"
+        )
 
 
 def main() -> None:

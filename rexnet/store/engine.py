@@ -10,11 +10,13 @@ tree (as pyeventsourcing does): callers never see a DB-API or SQLAlchemy class.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -27,14 +29,53 @@ BUSY_TIMEOUT_MS = 30_000
 #: How long to wait for a PostgreSQL server to answer a connection attempt.
 CONNECT_TIMEOUT_S = 10
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+#: ``scheme://user:PASSWORD@`` in a URL (also malformed ones: up to the token's last ``@``)
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S*@")
+#: ``password=...`` / ``sslpassword=...``: a URL's query string or a libpq keyword string
+#: (``password='a b'``), case-insensitive
+_KEYWORD_PASSWORD = re.compile(r"""(?i)(\b[a-z_]*password\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&;,'")]+)""")
+_MASK = "***"
+
+
+def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every password in it replaced by ``***``.
+
+    Masks the password of any ``scheme://user:password@`` URL, any ``password=`` (query strings,
+    libpq keyword strings) and every literal of ``secrets`` (the passwords of the URLs in play,
+    also percent-encoded), so a driver message that quotes a password in its own way is masked too.
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if secret:
+            for form in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
+                text = text.replace(form, _MASK)
+    text = _URL_PASSWORD.sub(rf"\1{_MASK}@", text)
+    return _KEYWORD_PASSWORD.sub(rf"\1{_MASK}", text)
+
+
+def url_secrets(url: str | sa.URL | None) -> list[str]:
+    """The passwords in ``url``: its user's password and any ``password=`` of its query string."""
+    if url is None:
+        return []
+    if not isinstance(url, sa.URL):
+        try:
+            url = sa.make_url(url)
+        except (exc.ArgumentError, ValueError, TypeError):
+            return []
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if "password" in key.lower():
+            found.extend([value] if isinstance(value, str) else list(value))
+    return found
 
 
 def redact(url: str | sa.URL) -> str:
-    """The URL with its password replaced by ``***`` (works on malformed URLs too)."""
-    if isinstance(url, sa.URL):
-        return url.render_as_string(hide_password=True)
-    return _PASSWORD.sub(r"\1***@", url)
+    """The URL with every password (user's and query string's) replaced by ``***``.
+
+    SQLAlchemy's ``render_as_string(hide_password=True)`` hides only the user's password, not a
+    libpq ``?password=`` in the query string.
+    """
+    text = url.render_as_string(hide_password=True) if isinstance(url, sa.URL) else url
+    return mask_secrets(text, url_secrets(url))
 
 
 def parse_url(url: str) -> sa.URL:
@@ -59,6 +100,11 @@ def parse_url(url: str) -> sa.URL:
         raise DatabaseUnavailable(
             f"cannot open database {redact(parsed)!r}: driver {driver!r} is not supported (use sqlite:///PATH)"
         )
+    elif backend == "sqlite" and parsed.database == "":
+        # SQLAlchemy would open a private in-memory database and lose everything silently
+        raise DatabaseUnavailable(
+            "cannot open database 'sqlite:///': the file path is empty (use sqlite:///PATH)"
+        )
     elif backend not in ("sqlite", "postgresql"):
         raise DatabaseUnavailable(
             f"cannot open database {redact(parsed)!r}: unsupported backend {backend!r} "
@@ -71,12 +117,14 @@ def is_memory(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine_for(url: str | sa.URL) -> sa.Engine:
+def create_engine_for(url: str | sa.URL, *, query_only: bool = False) -> sa.Engine:
     """An engine for ``url`` with RexNet's connection settings (no connection is made yet).
 
     SQLite connections get a busy timeout, foreign keys, WAL journaling and
     ``synchronous=NORMAL`` (durable at every checkpoint, crash-safe, no fsync per commit), and
-    every transaction is begun explicitly so a writer can ask for ``BEGIN IMMEDIATE``.
+    every transaction is begun explicitly so a writer can ask for ``BEGIN IMMEDIATE``. With
+    ``query_only`` (reading commands) SQLite refuses every write on the connection and the
+    journal mode is left as it is (setting it is a write).
 
     Raises:
         DatabaseUnavailable: malformed URL, unknown backend or driver.
@@ -84,7 +132,7 @@ def create_engine_for(url: str | sa.URL) -> sa.Engine:
     parsed = url if isinstance(url, sa.URL) else parse_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(parsed)
+            return _sqlite_engine(parsed, query_only=query_only)
         connect_args: dict[str, Any] = {}
         if "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
@@ -93,7 +141,7 @@ def create_engine_for(url: str | sa.URL) -> sa.Engine:
         raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_one_line(error)}") from None
 
 
-def _sqlite_engine(url: sa.URL) -> sa.Engine:
+def _sqlite_engine(url: sa.URL, *, query_only: bool) -> sa.Engine:
     kwargs: dict[str, Any] = {}
     if is_memory(url):
         # One shared connection, or every checkout would see its own empty database.
@@ -107,7 +155,9 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        if not is_memory(url):
+        if query_only:
+            cursor.execute("PRAGMA query_only = ON")
+        elif not is_memory(url):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -120,6 +170,31 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def read_only_url(url: sa.URL) -> sa.URL | None:
+    """A URL that opens the SQLite ledger file of ``url`` read-only if this process cannot write it.
+
+    ``None`` when it can (a reader then opens it normally with ``query_only``, which lets SQLite
+    clean its ``-wal``/``-shm`` files up on close) or when ``url`` is not an existing SQLite file.
+
+    A file that cannot be written (its folder neither: SQLite could not even create the
+    ``-shm`` index beside it) is opened with ``mode=ro``; and with ``immutable=1`` when no WAL holds
+    pending pages, since nobody can change it then, and SQLite needs no lock or index file.
+    """
+    if url.get_backend_name() != "sqlite" or is_memory(url) or "uri" in url.query:
+        return None
+    path = os.path.abspath(str(url.database))
+    if not os.path.isfile(path):
+        return None
+    folder = os.path.dirname(path)
+    if os.access(path, os.W_OK) and os.access(folder, os.W_OK):
+        return None
+    query = {"mode": "ro", "uri": "true"}
+    wal = path + "-wal"
+    if not (os.path.exists(wal) and os.path.getsize(wal) > 0):
+        query["immutable"] = "1"
+    return url.set(database="file:" + quote(path), query=query)
 
 
 def _one_line(error: BaseException) -> str:
