@@ -43,6 +43,12 @@ class CliState:
             self._store = open_store(self.db_url, read_only=self.read_only)
         return self._store
 
+    def close(self) -> None:
+        """Release the store's connections (SQLite then checkpoints and removes its -wal file)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     def run(self, ref: str) -> Any:
         """The run named by id or unique name (RunNotFound -> exit 2)."""
         return self.store.get_run(ref)
@@ -89,6 +95,7 @@ def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ") -> None
 def cli(ctx: click.Context, db_url: str) -> None:
     """RexNet: reservation exchange, event-sourced market ledger and prosumer simulator."""
     ctx.obj = CliState(db_url, read_only=ctx.invoked_subcommand in READING_COMMANDS)
+    ctx.call_on_close(ctx.obj.close)
     _refuse_memory(db_url)
 
 

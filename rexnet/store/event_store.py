@@ -11,6 +11,7 @@ those own events only. The shared prefix is read from the parent (``parent_run_i
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,14 @@ from sqlalchemy import exc
 
 from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.errors import DatabaseUnavailable, IntegrityError, RunNotFound, StoreError
-from rexnet.store.engine import create_engine_for, parse_url, redact, translated
+from rexnet.store.engine import (
+    create_engine_for,
+    is_memory,
+    parse_url,
+    read_only_url,
+    redact,
+    translated,
+)
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
 from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
 from rexnet.store.schema import RUN_STATUSES, runs
@@ -479,14 +487,25 @@ class EventStore:
         return bytes(value)
 
 
-def open_store(url: str) -> EventStore:
+def open_store(url: str, *, read_only: bool = False) -> EventStore:
     """Open the event store at ``url``, migrating its schema to head on first use.
 
+    Args:
+        url: the database URL.
+        read_only: the caller only reads. An existing SQLite ledger whose schema is current is
+            then opened so that nothing is written (see :func:`_open_reader`), which also works
+            on a file or folder this process cannot write.
+
     Raises:
-        DatabaseUnavailable: malformed URL, unknown driver, unreachable server, unwritable file.
+        DatabaseUnavailable: malformed URL, unknown driver, unreachable server, unwritable file,
+            or a read-only ledger whose schema is older than this RexNet's.
         SchemaTooNew: the database was migrated by a newer RexNet.
     """
     parsed = parse_url(url)
+    if read_only:
+        reader = _open_reader(parsed)
+        if reader is not None:
+            return reader
     engine = create_engine_for(parsed)
     try:
         with engine.connect() as conn:
@@ -502,6 +521,41 @@ def open_store(url: str) -> EventStore:
         engine.dispose()
         raise
     return EventStore(engine)
+
+
+def _open_reader(parsed: sa.URL) -> EventStore | None:
+    """A store on an existing SQLite ledger that writes nothing; ``None``: open it as a writer.
+
+    A writable file is opened with ``query_only`` (SQLite refuses writes; the journal mode is left
+    alone), one this process cannot write with :func:`~rexnet.store.engine.read_only_url`. Either
+    way an out-of-date schema is not migrated here: a writable ledger is then opened as a writer
+    (which migrates), a read-only one is refused with what to do.
+    """
+    locked = read_only_url(parsed)
+    if locked is None and (parsed.get_backend_name() != "sqlite" or is_memory(parsed)):
+        return None
+    if locked is None and not os.path.isfile(str(parsed.database)):
+        return None  # a new ledger: created and migrated by the writer path
+    engine = create_engine_for(locked or parsed, query_only=True)
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+        check_revision(revision)
+    except exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    if revision == head_revision():
+        return EventStore(engine)
+    engine.dispose()
+    if locked is None:
+        return None
+    raise DatabaseUnavailable(
+        f"the ledger is read-only and its schema (revision {revision or 'none'}) is older than this "
+        f"RexNet's ({head_revision()}): run `rexnet db upgrade` on it where it can be written"
+    )
 
 
 def upgrade(url: str) -> tuple[str | None, str]:
