@@ -52,7 +52,7 @@ class Analytics:
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
         for con in self._sessions.values():
-            con.close()
+            engine.close(con)
         self._sessions.clear()
         self.store.close()
 
@@ -151,5 +151,5 @@ class Analytics:
         except duckdb.Error as error:
             raise AnalyticsError(f"export of run {info.run_id} failed: {engine.first_line(error)}") from None
         finally:
-            con.close()
+            engine.close(con)
         return written

@@ -120,6 +120,22 @@ def _remove(path: str) -> None:
         pass
 
 
+#: Clean-ups of each session (its passfile, its private copy), by ``id`` of the connection.
+_CLEANUPS: dict[int, list[weakref.finalize]] = {}
+
+
+def _on_close(con: duckdb.DuckDBPyConnection, fn: Any, *args: Any) -> None:
+    """Run ``fn(*args)`` when ``con`` is closed by :func:`close`, collected, or at exit."""
+    _CLEANUPS.setdefault(id(con), []).append(weakref.finalize(con, fn, *args))
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a session and remove its passfile and private copy now."""
+    con.close()
+    for cleanup in _CLEANUPS.pop(id(con), []):
+        cleanup()
+
+
 def _readable_copy(con: duckdb.DuckDBPyConnection, url: sa.URL) -> str | None:
     """A private copy of a SQLite ledger this process cannot write, for DuckDB; else None.
 
@@ -132,7 +148,7 @@ def _readable_copy(con: duckdb.DuckDBPyConnection, url: sa.URL) -> str | None:
     if locked is None:
         return None
     folder = tempfile.mkdtemp(prefix="rexnet-ledger-")
-    weakref.finalize(con, shutil.rmtree, folder, True)
+    _on_close(con, shutil.rmtree, folder, True)
     options = "&".join(f"{k}={v}" for k, v in locked.query.items() if k != "uri")
     copy = os.path.join(folder, "ledger.db")
     source = sqlite3.connect(f"{locked.database}?{options}", uri=True)
@@ -153,8 +169,8 @@ def attach_ledger(con: duckdb.DuckDBPyConnection, url: sa.URL) -> str:
     """ATTACH the ledger at ``url`` READ_ONLY as catalogue ``ledger``; the prefix of its tables.
 
     PostgreSQL: the password goes to libpq through a passfile that lives as long as ``con`` (the
-    scanner opens further connections while queries run) and is removed when ``con`` is closed
-    and collected, or at exit.
+    scanner opens further connections while queries run) and is removed by :func:`close` (or
+    when ``con`` is collected, or at exit).
 
     Raises:
         AnalyticsError: an in-memory SQLite ledger.
@@ -170,7 +186,7 @@ def attach_ledger(con: duckdb.DuckDBPyConnection, url: sa.URL) -> str:
         return "ledger"
     passfile = _passfile(url)
     if passfile is not None:
-        weakref.finalize(con, _remove, passfile)
+        _on_close(con, _remove, passfile)
     con.execute(f"ATTACH {quote(_libpq_url(url, passfile))} AS ledger (TYPE postgres, READ_ONLY)")
     schema = con.execute("SELECT * FROM postgres_query('ledger', 'SELECT current_schema()')").fetchone()
     return "ledger." + _ident(schema[0] if schema else "public")
@@ -220,10 +236,10 @@ def connect(
         if locked:
             lock_session(con)
     except duckdb.Error as error:
-        con.close()
+        close(con)
         raise AnalyticsError(f"cannot open the ledger in DuckDB: {scrub(first_line(error), url)}") from None
     except BaseException:
-        con.close()
+        close(con)
         raise
     return con
 

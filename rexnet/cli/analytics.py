@@ -51,14 +51,18 @@ def sql(state, sql_text: str | None, run_ref: str | None, list_queries: bool, fm
     """Run read-only SQL (DuckDB) over the ledger's views: events, orders, trades, settlements, ...
 
     Views: events, orders, trades, order_updates, rejections, gate_closures, reservations,
-    realizations, settlements, unit_prices, imbalance, run_markets, event_history, runs.
-    Anything that could write or reach a file is refused (exit 2).
+    realizations, settlements, unit_prices, imbalance, run_markets, event_history, runs,
+    event_log. A query may read only these and call plain functions: anything that could write,
+    or read a file, a setting or DuckDB's catalog, is refused (exit 2).
     """
     if list_queries:
         from rexnet.analytics.catalogue import VIEWS
         from rexnet.analytics.queries import QUERIES
 
-        rows = [("view", name, "") for name in VIEWS] + [("view", "runs", "snapshot of the runs table")]
+        rows = [("view", name, "") for name in VIEWS] + [
+            ("view", "runs", "snapshot of the runs table"),
+            ("view", "event_log", "the stored events (integers, canonical JSON payloads)"),
+        ]
         for q in QUERIES.values():
             params = ", ".join(f"{k}={d}" for k, (_, d) in q.params.items())
             rows.append(("query", q.name, q.description + (f" [params: {params}]" if params else "")))
