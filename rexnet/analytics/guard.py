@@ -245,7 +245,7 @@ class _Walk:
                 _refuse(
                     f"the qualified function {_qualified(node.get('catalog'), node.get('schema'), name)}()"
                 )
-            if name.lower() not in self.functions:
+            if not name.isascii() or name.lower() not in self.functions:
                 _refuse(f"the function {name}()")
 
     def _table_ref(self, node: dict[str, Any], ctes: frozenset[str]) -> None:

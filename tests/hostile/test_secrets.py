@@ -28,7 +28,10 @@ from secrets_helpers import (
 )
 
 from rexnet.analytics import Analytics, engine
+from rexnet.analytics.catalogue import VIEWS, Dialect, render
 from rexnet.analytics.errors import AnalyticsError
+from rexnet.analytics.guard import allowed_functions, allowed_relations, check_read_only
+from rexnet.analytics.queries import QUERIES
 from rexnet.store.engine import mask_secrets, redact
 
 
@@ -371,6 +374,18 @@ def test_errors_of_allowed_queries_show_no_path(sqlite_ledger):
     for statement in ("SELECT nope FROM trades", "SELECT 1/0::INTEGER + 'x'", "SELECT error('boom')"):
         result = invoke(url, "sql", statement)
         assert result.exit_code == 2 and folder not in result.output, result.output
+
+
+def test_the_guard_accepts_every_view_and_named_query_of_rexnet_itself():
+    """The allow-list follows the catalogue: a view or named query added later must pass it too."""
+    dialect = Dialect("duckdb", log="ledger.event_log", runs="runs", only_runs=("a",), only_sources=("a",))
+    for name, sql in render(dialect):
+        assert check_read_only(sql) == [sql], name
+    for query in QUERIES.values():
+        if query.sql is not None:
+            check_read_only(query.sql)
+    assert set(VIEWS) <= allowed_relations()
+    assert not {"current_setting", "version", "json_serialize_plan"} & allowed_functions()
 
 
 @pytest.mark.parametrize("db", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
