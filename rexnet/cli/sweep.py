@@ -122,7 +122,7 @@ def sweeps(state, sweep_ref: str | None, db_url: str | None, fmt: str) -> None:
         from rexnet.store import open_store
         from rexnet.sweep.ledger import SweepLedger
 
-        with open_store(url) as store:
+        with open_store(url, read_only=True) as store:
             rows = SweepLedger(store.engine).list_sweeps()
         print_rows(rows, fmt, ["name", "sweep_id", "created_at", "completed", "failed", "running", "pending"])
         return

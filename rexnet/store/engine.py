@@ -44,10 +44,10 @@ def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     libpq keyword strings) and every literal of ``secrets`` (the passwords of the URLs in play,
     also percent-encoded), so a driver message that quotes a password in its own way is masked too.
     """
+    # longest first, so a password that contains another is masked whole
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if secret:
-            for form in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
-                text = text.replace(form, _MASK)
+        for form in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
+            text = text.replace(form, _MASK)
     text = _URL_PASSWORD.sub(rf"\1{_MASK}@", text)
     return _KEYWORD_PASSWORD.sub(rf"\1{_MASK}", text)
 

@@ -36,7 +36,7 @@ def sweep_rows(db_url: str, sweep: str) -> tuple[dict[str, Any], list[SweepRun]]
         InputError: no such sweep.
     """
     name = _sweep_name(sweep)
-    with open_store(db_url) as store:
+    with open_store(db_url, read_only=True) as store:
         ledger = SweepLedger(store.engine)
         found = ledger.find(name)
         if found is None:

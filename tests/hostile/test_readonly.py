@@ -84,6 +84,7 @@ def reading_commands(run_id: str, out) -> list[list[str]]:
         ["query", "system_balance", run_id],
         ["export", run_id, "--parquet", str(out / "parquet")],
         ["report", run_id, "--out", str(out / "report")],
+        ["sweeps"],
     ]
 
 

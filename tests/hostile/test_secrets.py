@@ -407,20 +407,25 @@ class PasswordCatcher:
     def __init__(self) -> None:
         self.passwords: list[str] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)  # accept() wakes up to see `stopped`: closing does not wake it
         self.port = self.sock.getsockname()[1]
+        self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        while True:
+        while not self.stopped.is_set():
             try:
                 conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(10)
             with conn:
                 try:
                     self._answer(conn)
-                except (OSError, struct.error):
+                except (OSError, struct.error):  # TimeoutError is an OSError
                     pass
 
     def _answer(self, conn: socket.socket) -> None:
@@ -438,6 +443,9 @@ class PasswordCatcher:
         conn.sendall(b"E" + struct.pack("!i", len(message) + 4) + message)
 
     def close(self) -> None:
+        """Stop and join the thread (a live thread would stop ``replay`` from forking in later tests)."""
+        self.stopped.set()
+        self.thread.join()
         self.sock.close()
 
 
