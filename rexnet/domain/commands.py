@@ -31,6 +31,7 @@ class Reason(StrEnum):
     OFF_LOT = "off_lot"  # quantity not a whole number of lots
     NON_POSITIVE_QTY = "non_positive_qty"
     NON_POSITIVE_PRICE = "non_positive_price"
+    PRICE_OUT_OF_BOUNDS = "price_out_of_bounds"  # price below the market's min_price or above max_price
     UNKNOWN_ORDER = "unknown_order"  # cancel / shrink of a ref with nothing resting
     NOT_A_REDUCTION = "not_a_reduction"  # shrink to a quantity >= the remaining one
     DUPLICATE_REF = "duplicate_ref"  # ref already used by this agent for a live order

@@ -77,6 +77,12 @@ class MarketSpec:
     auction_mode: AuctionMode = "continuous"
     opening_auction: bool = False
     auction_period_seconds: int = 900
+    #: price bounds of every order (currency/MWh, inclusive; ``None``: none but the positive tick)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    #: periodic auctions: a unit's last clearing at its gate (1 ms before it closes) instead of at
+    #: the last period boundary before it
+    auction_align_gate: bool = False
 
     unit_ms: int = field(init=False)
     gate_lead_ms: int = field(init=False)
@@ -84,6 +90,9 @@ class MarketSpec:
     penalty_ticks: int = field(init=False)
     surplus_ticks: int = field(init=False)
     vwap_multiple: Fraction = field(init=False)
+    #: the price bounds in ticks (``1`` and :data:`NO_MAX_PRICE` when unbounded)
+    min_price_ticks: int = field(init=False)
+    max_price_ticks: int = field(init=False)
 
     def __post_init__(self) -> None:
         lot_units = to_grid(self.lot_kw, self.meter_kw)
@@ -103,6 +112,16 @@ class MarketSpec:
             raise ValueError("unit_seconds and horizon must be positive, gate_lead_seconds non-negative")
         if self.penalty_vwap_multiple < 0:
             raise ValueError("penalty_vwap_multiple must be non-negative")
+        lo = 1 if self.min_price is None else to_grid(self.min_price, self.tick)
+        hi = NO_MAX_PRICE if self.max_price is None else to_grid(self.max_price, self.tick)
+        if lo is None or lo <= 0:
+            raise ValueError(f"min_price {self.min_price} is not a positive multiple of tick {self.tick}")
+        if hi is None or not lo <= hi <= NO_MAX_PRICE:
+            raise ValueError(
+                f"max_price {self.max_price} is not a multiple of tick {self.tick} at or above min_price"
+            )
+        object.__setattr__(self, "min_price_ticks", lo)
+        object.__setattr__(self, "max_price_ticks", hi)
         object.__setattr__(self, "unit_ms", self.unit_seconds * 1000)
         object.__setattr__(self, "gate_lead_ms", self.gate_lead_seconds * 1000)
         object.__setattr__(self, "lot_units", lot_units)
@@ -162,19 +181,46 @@ class MarketSpec:
         """JSON-ready form (decimals as strings) recorded in ``run_started`` so a run is self-describing."""
         out: dict[str, Any] = {}
         for key, value in asdict(self).items():
-            if key in _DERIVED:
+            if key in _DERIVED or (key in _OMITTED_AT_DEFAULT and value == _OMITTED_AT_DEFAULT[key]):
                 continue
             out[key] = str(value) if isinstance(value, Decimal) else value
         return out
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> MarketSpec:
-        kwargs: dict[str, Any] = {k: (Decimal(v) if k in _DECIMALS else v) for k, v in record.items()}
+        kwargs: dict[str, Any] = {
+            k: (Decimal(v) if k in _DECIMALS and v is not None else v) for k, v in record.items()
+        }
         return cls(**kwargs)
 
 
-_DERIVED = {"unit_ms", "gate_lead_ms", "lot_units", "penalty_ticks", "surplus_ticks", "vwap_multiple"}
-_DECIMALS = {"lot_kw", "tick", "meter_kw", "penalty_price", "penalty_vwap_multiple", "surplus_price"}
+#: the largest price an order may carry without a ``max_price`` (ticks; fits a signed 64-bit
+#: notional with any sane quantity)
+NO_MAX_PRICE = 10**12
+
+_DERIVED = {
+    "unit_ms",
+    "gate_lead_ms",
+    "lot_units",
+    "penalty_ticks",
+    "surplus_ticks",
+    "vwap_multiple",
+    "min_price_ticks",
+    "max_price_ticks",
+}
+_DECIMALS = {
+    "lot_kw",
+    "tick",
+    "meter_kw",
+    "penalty_price",
+    "penalty_vwap_multiple",
+    "surplus_price",
+    "min_price",
+    "max_price",
+}
+#: keys added after the first recorded runs, left out of the record at their default so that
+#: earlier runs' records (and their hashes) stay what they were
+_OMITTED_AT_DEFAULT: dict[str, Any] = {"min_price": None, "max_price": None, "auction_align_gate": False}
 
 
 class _Section(BaseModel):
@@ -189,6 +235,9 @@ class MarketSection(_Section):
     tick: Decimal = Field(Decimal("0.01"), gt=0)
     meter_kw: Decimal = Field(Decimal("0.001"), gt=0)
     self_trade: SelfTradePolicy = "cancel_resting"
+    #: price bounds of every order (currency/MWh, inclusive), as exchanges have; unset: none
+    min_price: Decimal | None = Field(None, gt=0)
+    max_price: Decimal | None = Field(None, gt=0)
 
 
 class SettlementSection(_Section):
@@ -201,6 +250,8 @@ class AuctionSection(_Section):
     mode: AuctionMode = "continuous"
     opening: bool = False
     period_seconds: int = Field(900, gt=0)
+    #: periodic mode: clear each unit a last time at its gate (1 ms before it closes)
+    align_gate: bool = False
 
 
 class MarketConfig(_Section):
@@ -227,4 +278,7 @@ class MarketConfig(_Section):
             auction_mode=a.mode,
             opening_auction=a.opening,
             auction_period_seconds=a.period_seconds,
+            min_price=m.min_price,
+            max_price=m.max_price,
+            auction_align_gate=a.align_gate,
         )

@@ -44,6 +44,8 @@ class CommandDecider:
     state: ExchangeState
     _lot: int
     _stp: str
+    _min_price: int  # the market's price bounds in ticks (inclusive)
+    _max_price: int
 
     @staticmethod
     def _reject(t: int, agent: str, ref: str, reason: str, message: str) -> list[Event]:
@@ -60,6 +62,11 @@ class CommandDecider:
             raise ExchangeError(f"side must be 'buy' or 'sell', not {side!r}")
         if price is not None and price <= 0:
             return Reason.NON_POSITIVE_PRICE, f"price {price} is not positive"
+        if price is not None and not self._min_price <= price <= self._max_price:
+            return (
+                Reason.PRICE_OUT_OF_BOUNDS,
+                f"price {price} is outside the market's bounds [{self._min_price}, {self._max_price}]",
+            )
         if qty <= 0:
             return Reason.NON_POSITIVE_QTY, f"qty {qty} is not positive"
         if qty % self._lot:
@@ -84,7 +91,14 @@ class CommandDecider:
         s = self.state
         found = s.open_book(unit)
         # One cheap guard for the common valid case; the slow path names the reason.
-        if found is None or p <= 0 or q <= 0 or q % self._lot or s.resting(agent, ref) is not None:
+        if (
+            found is None
+            or p < self._min_price
+            or p > self._max_price
+            or q <= 0
+            or q % self._lot
+            or s.resting(agent, ref) is not None
+        ):
             bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, p, q)
             assert bad is not None
             return self._reject(t, agent, ref, *bad)

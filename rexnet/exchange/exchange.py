@@ -16,13 +16,16 @@ Decisions this module makes where DESIGN.md leaves room (all are pinned by tests
   ``qty`` (seats already at or below it are left alone); if none is above, ``not_a_reduction``.
   ``qty <= 0`` is rejected (``non_positive_qty``): shrink never removes an order, cancel does.
 * **Validation order**: unit (``unit_closed`` if ``t`` is at or after its gate, else
-  ``unit_not_open``), set shape (``bad_set``), price, quantity, lot, duplicate live ref.
+  ``unit_not_open``), set shape (``bad_set``), price (``non_positive_price``, then
+  ``price_out_of_bounds`` outside ``[min_price, max_price]``), quantity, lot, duplicate live ref.
+  Market orders carry no price: they trade at resting prices, which the bounds already hold, and
+  a call auction clears at a book price, so every trade price stays inside the bounds.
   A malformed ``side`` or ``tif`` is a programming error (the edges validate them) and raises.
 * **Clock**: at one instant, gate closures come first, then call auctions (by unit), then unit
   openings; a unit never clears an auction at the instant it closes or opens.
 * **Call auctions** (``auction_mode="periodic"``, or ``opening_auction``): a unit in auction phase
   collects orders without matching and is cleared at every multiple of ``auction_period_seconds``
-  (strictly after its opening); with ``opening_auction`` in continuous mode it matches
+  (strictly after its opening; with ``auction_align_gate`` a last time 1 ms before its gate); with ``opening_auction`` in continuous mode it matches
   continuously after its first auction. IOC, FOK and market orders are rejected in auction phase
   (reason ``auction_phase``). The clearing rule is in :mod:`rexnet.exchange.auction`.
 * A unit's positions are dropped at its gate closure (its ``reservation_fixed`` events carry them
@@ -86,6 +89,9 @@ class Exchange(CommandDecider):
         self._periodic = spec.auction_mode == "periodic"
         self._auction_on_open = self._periodic or spec.opening_auction
         self._period = spec.auction_period_seconds * 1000
+        self._align_gate = self._periodic and spec.auction_align_gate
+        self._min_price = spec.min_price_ticks
+        self._max_price = spec.max_price_ticks
         # Shared tables of *unbound* methods (called as ``fn(self, x)``): bound methods held by the
         # instance would, once compiled, survive a deepcopy still bound to the original.
         self._appliers = _APPLIERS
@@ -351,7 +357,7 @@ class Exchange(CommandDecider):
         s = self.state
         book = Book(e.unit)
         if self._auction_on_open:
-            book.auction_due = (e.t // self._period + 1) * self._period
+            book.auction_due = self._next_auction(e.unit, e.t)
         s.books[e.unit] = book
         s.next_unit = e.unit + 1
         self._refresh_due()
@@ -364,8 +370,20 @@ class Exchange(CommandDecider):
 
     def _apply_auction_cleared(self, e: AuctionCleared) -> None:
         book = self.state.books[e.unit]
-        book.auction_due = (e.t // self._period + 1) * self._period if self._periodic else None
+        book.auction_due = self._next_auction(e.unit, e.t) if self._periodic else None
         self._refresh_due()
+
+    def _next_auction(self, unit: int, t: int) -> int:
+        """The clearing after ``t``: the next period boundary; with ``auction_align_gate`` never
+        later than 1 ms before the gate, and after that last clearing the gate itself (the unit
+        keeps collecting orders, which expire: the gate closes before any clearing at its
+        instant)."""
+        due = (t // self._period + 1) * self._period
+        if self._align_gate:
+            last = self.spec.gate_ms(unit) - 1
+            if due > last:
+                return last if t < last else last + 1
+        return due
 
     # == read-only queries ======================================================================
     def best_bid(self, unit: int) -> int | None:

@@ -170,6 +170,8 @@ class Broker:
         #: ``position(unit)``: this agent's position (a partial: the hottest call of a wake-up)
         self._position = partial(reservations.position, self.agent)
         self.rejections = 0
+        #: unit -> the last target the broker traded towards (for reports: fill against target)
+        self.last_target: dict[int, int] = {}
         self._n = 0
         self._submit: Submit | None = None
         self._kernel: Kernel | None = None
@@ -380,6 +382,7 @@ class TargetBroker(Broker):
     def trade_unit(self, unit: int, t_ms: int, *, last: bool) -> None:
         ctx = self.context(unit, t_ms)
         plan = self.client.plan(unit, ctx)
+        self.last_target[unit] = plan.target
         lots = self.gap_lots(plan, unit)
         live = self.live_in(unit)
         side = "sell" if lots > 0 else "buy"

@@ -160,8 +160,14 @@ def lead_units(unit_start_ms: int, t_ms: int, unit_ms: int) -> int:
 class Shock(NamedTuple):
     """An external driver change: ``driver`` output of units ``first..last`` times ``factor``.
 
-    Realizations always reflect it; forecasts made at ``t >= at_ms`` know it (the agents learn
-    it through their forecasts only).
+    Realizations always reflect it; forecasts learn it through :meth:`known_ms` (the agents learn
+    it through their forecasts only). Two ways to say when it becomes known:
+
+    * ``notice_ms`` (not ``None``): each affected unit's change is known ``notice_ms`` before
+      that unit's delivery starts; ``0`` is a sudden shock, discovered only at realization (the
+      gate of a unit is at or before its delivery start, so nobody trades on it). ``at_ms`` is
+      then the first instant anything is known (``known_ms(first_unit)``).
+    * ``notice_ms = None``: announced at ``at_ms`` for every affected unit at once.
     """
 
     name: str
@@ -170,15 +176,31 @@ class Shock(NamedTuple):
     last_unit: int
     factor: float
     at_ms: int
+    notice_ms: int | None = None
+    unit_ms: int = 0
+
+    @classmethod
+    def with_notice(
+        cls, name: str, driver: str, first_unit: int, last_unit: int, factor: float, *, notice_ms: int, unit_ms: int
+    ) -> Shock:
+        """A shock known ``notice_ms`` before each affected unit's delivery (0: sudden)."""
+        at_ms = max(0, first_unit * unit_ms - notice_ms)
+        return cls(name, driver, first_unit, last_unit, factor, at_ms, notice_ms, unit_ms)
 
     def applies(self, driver: str, unit: int) -> bool:
         return driver == self.driver and self.first_unit <= unit <= self.last_unit
+
+    def known_ms(self, unit: int) -> int:
+        """From when forecasts of ``unit`` know the shock."""
+        if self.notice_ms is None:
+            return self.at_ms
+        return unit * self.unit_ms - self.notice_ms
 
 
 def shock_factor(shocks: tuple[Shock, ...], driver: str, unit: int, t_ms: int | None) -> float:
     """Product of the factors of the shocks known at ``t_ms`` (all of them when ``None``)."""
     factor = 1.0
     for shock in shocks:
-        if shock.applies(driver, unit) and (t_ms is None or t_ms >= shock.at_ms):
+        if shock.applies(driver, unit) and (t_ms is None or t_ms >= shock.known_ms(unit)):
             factor *= shock.factor
     return factor

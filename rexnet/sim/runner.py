@@ -87,6 +87,21 @@ def build_client(group: Any, agent: str, spec: MarketSpec, seed: int, shocks: tu
     raise ValueError(f"unknown population kind {g.kind!r}")
 
 
+def shock_of(s: Any, name: str, spec: MarketSpec) -> Shock:
+    """The :class:`Shock` of a scenario's ``[[shocks]]`` entry (a ``ShockSpec``)."""
+    if s.notice_s is not None:
+        return Shock.with_notice(
+            name,
+            s.driver,
+            s.first_unit,
+            s.last_unit,
+            s.factor,
+            notice_ms=round(s.notice_s * 1000),
+            unit_ms=spec.unit_ms,
+        )
+    return Shock(name, s.driver, s.first_unit, s.last_unit, s.factor, round(s.at_s * 1000))
+
+
 def _shock_event(s: Shock) -> ShockApplied:
     factor = str(Decimal(repr(s.factor)))
     return ShockApplied(s.at_ms, s.name, s.driver, s.first_unit, s.last_unit, factor)  # type: ignore[call-arg]
@@ -113,10 +128,7 @@ class Simulation:
         self.emit_shocks = emit_shocks
         self.first_unit = scenario.first_unit()
         self.last_unit = self.first_unit + scenario.run.units - 1
-        self.shocks = tuple(
-            Shock(s.name or f"shock-{i}", s.driver, s.first_unit, s.last_unit, s.factor, round(s.at_s * 1000))
-            for i, s in enumerate(scenario.shocks)
-        )
+        self.shocks = tuple(shock_of(s, s.name or f"shock-{i}", self.spec) for i, s in enumerate(scenario.shocks))
         self.board = PriceBoard(market, float(Decimal(repr(scenario.run.price_prior)) / self.spec.tick))
         self.reservations = Reservations(market)
         self.kernel = Kernel(0)

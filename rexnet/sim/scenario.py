@@ -151,7 +151,10 @@ KINDS = ("wind", "solar", "household", "flexible", "dispatchable", "storage", "z
 class ShockSpec(_Model):
     """``[[shocks]]``: ``driver`` output of units ``first_unit..last_unit`` times ``factor``.
 
-    Known to forecasts from ``at_s`` (simulated seconds) on; the realizations always reflect it.
+    The realizations always reflect it. Forecasts know it ``notice_s`` (simulated seconds)
+    before each affected unit's delivery starts (``notice_s = 0``: a sudden shock, discovered
+    only at realization), or, without ``notice_s``, from ``at_s`` on for every affected unit
+    (an announcement at a time).
     """
 
     name: str = ""
@@ -160,12 +163,22 @@ class ShockSpec(_Model):
     last_unit: int = Field(ge=0)
     factor: float = Field(ge=0)
     at_s: float = Field(0.0, ge=0)
+    notice_s: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _range(self) -> ShockSpec:
         if self.last_unit < self.first_unit:
             raise ValueError("last_unit must not be below first_unit")
+        if self.notice_s is not None and self.at_s:
+            raise ValueError("give at_s (an announcement time) or notice_s (a notice before delivery), not both")
         return self
+
+    def known_at_s(self, unit_seconds: int) -> float:
+        """The first instant (simulated seconds) at which forecasts know the shock: where an
+        unshocked twin run may be forked to compare (0 for a sudden shock's first delivery)."""
+        if self.notice_s is None:
+            return self.at_s
+        return max(0.0, self.first_unit * unit_seconds - self.notice_s)
 
 
 class Scenario(MarketConfig):

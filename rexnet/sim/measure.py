@@ -1,0 +1,199 @@
+"""Figures of a simulated day, computed in memory: what the agents did to the market.
+
+Runs a scenario against a live :class:`~rexnet.engine.MarketEngine` without a ledger and folds
+the events into the figures a market designer asks first (the validation suite and
+``docs/validation.md`` use them; the ledger's views compute the same from a stored run):
+
+* ``late_share``: share of traded volume in the last 30 minutes before each unit's gate;
+* ``renewable_fill``: wind and solar reservations against their brokers' last newsvendor targets
+  (sum of ``min(reserved, target)`` over sum of ``target``);
+* ``no_liquidity``: market orders rejected for an empty opposite side;
+* ``avoidable_kwh`` / ``avoidable_cost``: per unit, dispatchable output not needed ex post while
+  renewable output was dumped, ``min(dispatched, dumped)``, charged at the dispatchable units'
+  marginal costs (dearest first);
+* ``dumped_kwh``: renewable output above its reservation (sold at the surplus price);
+* ``household_cost_mwh``: what households paid (trades, penalties, less surplus credit) per MWh
+  they consumed; ``penalties``: every penalty paid (currency);
+* ``price_min`` / ``price_max``: trade price range; ``vwap_std``: standard deviation of the unit
+  VWAPs; ``volatility``: volume-weighted standard deviation of trade prices within a unit,
+  averaged over units (currency/MWh);
+* ``efficiency``: realized over maximal surplus of the agents with a value or cost (ZI
+  endowments, dispatchables, flexible loads), when the scenario has any.
+
+    python -m rexnet.sim.measure default --seeds 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from rexnet.domain.events import SYSTEM_AGENT, GateClosed, OrderRejected, Settled, TradeExecuted
+from rexnet.engine import MarketEngine
+from rexnet.sim.device import CostSeller, ValueBuyer
+from rexnet.sim.runner import Simulation
+from rexnet.sim.scenario import Scenario, load_scenario
+
+LATE_MS = 30 * 60 * 1000
+RENEWABLE = ("wind", "solar")
+
+
+def simulate(scenario: Scenario, seed: int) -> tuple[Simulation, list[Any]]:
+    """Run ``scenario`` with ``seed`` in memory; returns the simulation and every event."""
+    spec = scenario.to_spec()
+    engine = MarketEngine(spec)
+    sim = Simulation(scenario, seed, engine)
+    events: list[Any] = []
+    sim.run(events.extend)
+    events.extend(engine.finish())
+    return sim, events
+
+
+def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
+    """The figures of one run (see the module docstring)."""
+    spec = sim.spec
+    kinds = sim.agent_types()
+    kwh = float(spec.meter_kw) * spec.unit_seconds / 3600.0  # one meter unit over one unit
+    tick = float(spec.tick)
+    money = float(spec.money_scale)
+    volume = late = 0
+    no_liq = 0
+    prices: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    vwaps: list[float] = []
+    settled: list[Settled] = []
+    for ev in events:
+        kind = type(ev)
+        if kind is TradeExecuted:
+            volume += ev.qty
+            if spec.gate_ms(ev.unit) - ev.t <= LATE_MS:
+                late += ev.qty
+            prices[ev.unit].append((ev.price, ev.qty))
+        elif kind is OrderRejected and ev.reason == "no_liquidity":
+            no_liq += 1
+        elif kind is GateClosed and ev.vwap is not None:
+            vwaps.append(ev.vwap * tick)
+        elif kind is Settled and ev.agent != SYSTEM_AGENT:
+            settled.append(ev)
+    # per unit: dispatch and dumped renewables
+    dispatched: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    dumped: dict[int, int] = defaultdict(int)
+    hh_cash = hh_use = penalties = 0
+    reserved: dict[tuple[str, int], int] = {}
+    for s in settled:
+        k = kinds.get(s.agent, "")
+        reserved[(s.agent, s.unit)] = s.reserved
+        penalties += s.penalty
+        if k == "dispatchable" and s.realized > 0:
+            client: Any = sim.clients[s.agent]
+            dispatched[s.unit].append((client.cost * tick, s.realized))
+        elif k in RENEWABLE and s.realized > s.reserved:
+            dumped[s.unit] += s.realized - s.reserved
+        elif k == "household":
+            hh_cash += s.net_cash
+            hh_use += -s.realized
+    avoid_units = avoid_cost = 0.0
+    for unit, gens in dispatched.items():
+        spare = min(sum(q for _, q in gens), dumped.get(unit, 0))
+        avoid_units += spare
+        for cost, q in sorted(gens, reverse=True):
+            take = min(q, spare)
+            avoid_cost += take * kwh * cost / 1000.0
+            spare -= take
+    hit = want = 0
+    for agent, broker in sim.brokers.items():
+        if kinds[agent] not in RENEWABLE:
+            continue
+        for unit, target in getattr(broker, "last_target", {}).items():
+            if target > 0:
+                want += target
+                hit += min(max(reserved.get((agent, unit), 0), 0), target)
+    all_prices = [p for lst in prices.values() for p, _ in lst]
+    vol_terms = []
+    for lst in prices.values():
+        q = sum(x for _, x in lst)
+        mean = sum(p * x for p, x in lst) / q
+        vol_terms.append(math.sqrt(sum(x * (p - mean) ** 2 for p, x in lst) / q) * tick)
+    out = {
+        "volume_kwh": volume * kwh,
+        "late_share": late / volume if volume else 0.0,
+        "renewable_fill": hit / want if want else 0.0,
+        "no_liquidity": float(no_liq),
+        "avoidable_kwh": avoid_units * kwh,
+        "avoidable_cost": avoid_cost,
+        "dumped_kwh": sum(dumped.values()) * kwh,
+        "household_cost_mwh": (-hh_cash * money) / (hh_use * kwh / 1000.0) if hh_use else 0.0,
+        "penalties": penalties * money,
+        "price_min": min(all_prices) * tick if all_prices else 0.0,
+        "price_max": max(all_prices) * tick if all_prices else 0.0,
+        "vwap_std": _std(vwaps),
+        "volatility": sum(vol_terms) / len(vol_terms) if vol_terms else 0.0,
+    }
+    eff = efficiency(sim, events)
+    if eff is not None:
+        out["efficiency"] = eff
+    return out
+
+
+def efficiency(sim: Simulation, events: list[Any]) -> float | None:
+    """Allocative efficiency of the agents with a constant value or cost (ZI endowments).
+
+    Per unit, the maximal surplus is that of the competitive allocation of the units the
+    value buyers and cost sellers could trade (sorted values against sorted costs, lot by lot);
+    the realized surplus is ``value - cost`` of each trade between two such agents (a trade with
+    anyone else counts the known side against the trade price). ``None`` without such agents.
+    """
+    values: dict[str, int] = {}
+    costs: dict[str, int] = {}
+    caps: dict[str, int] = {}
+    for agent, client in sim.clients.items():
+        if type(client) is ValueBuyer:
+            values[agent] = client.value
+            caps[agent] = -int(client.lo)
+        elif type(client) is CostSeller:
+            costs[agent] = client.cost
+            caps[agent] = int(client.hi)
+    if not values or not costs:
+        return None
+    realized = 0
+    units: set[int] = set()
+    for ev in events:
+        if type(ev) is TradeExecuted:
+            units.add(ev.unit)
+            v = values.get(ev.buyer, ev.price)
+            c = costs.get(ev.seller, ev.price)
+            realized += (v - c) * ev.qty
+    n_units = sim.last_unit - sim.first_unit + 1
+    return realized / (max_surplus(values, costs, caps, sim.spec.lot_units) * n_units)
+
+
+def max_surplus(values: dict[str, int], costs: dict[str, int], caps: dict[str, int], lot: int) -> int:
+    """Competitive-equilibrium surplus of one unit (lot by lot, dearest buyer to cheapest seller)."""
+    demand = sorted((v for a, v in values.items() for _ in range(caps[a] // lot)), reverse=True)
+    supply = sorted(c for a, c in costs.items() for _ in range(caps[a] // lot))
+    return sum((v - c) * lot for v, c in zip(demand, supply) if v > c)
+
+
+def _std(xs: Sequence[float]) -> float:
+    if len(xs) < 2:
+        return 0.0
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", default="default")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario)
+    for seed in args.seeds:
+        sim, events = simulate(scenario, seed)
+        print(json.dumps({"scenario": args.scenario, "seed": seed, **figures(sim, events)}))
+
+
+if __name__ == "__main__":
+    main()
