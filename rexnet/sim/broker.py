@@ -6,10 +6,7 @@
   limit prices start passive and grow more aggressive as the gate nears; in its last wake-up
   before a unit's gate it sends a market order (or, for a client with a cost or value to
   protect, a limit at that cost or value, so it never trades at a loss).
-* :class:`ZIBroker`, zero-intelligence constrained trading (Gode & Sunder 1993): at each
-  wake-up one random unit, a random size, and a price drawn uniformly from ``[cost, max]`` for
-  sellers or ``[1, value]`` for buyers, so it never trades at a loss (fills happen at the
-  resting order's price, which is at least as good as its own limit).
+* Zero-intelligence and adaptive traders live in :mod:`rexnet.sim.zi`.
 
 Agents wake at the times of a Poisson process (exponential gaps, rate per agent type) on the
 kernel. A broker holds no book state of its own: positions and resting orders are read from the
@@ -109,6 +106,7 @@ class PriceBoard:
         self.market = market
         self.ref_price = float(prior)
         self.smoothing = smoothing
+        self._periodic = market.spec.auction_mode == "periodic"
         self._last: dict[int, int] = {}
 
     def observe(self, events: list[Any]) -> None:
@@ -120,11 +118,20 @@ class PriceBoard:
                 if ev.vwap is not None:
                     self.ref_price += self.smoothing * (ev.vwap - self.ref_price)
 
+    def last_trade(self, unit: int) -> int | None:
+        """The last trade price of an open ``unit`` (ticks), if any."""
+        return self._last.get(unit)
+
     def expected_price(self, unit: int) -> float:
-        """Mid quote if both sides exist, else the unit's last trade, else the price level."""
-        bid, ask = self.market.best_bid(unit), self.market.best_ask(unit)
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2.0
+        """Mid quote if both sides exist, else the unit's last trade, else the price level.
+
+        In call auctions the book is a batch (crossed until it clears): its mid says nothing of
+        the price, so the unit's last clearing price, else the price level, is taken.
+        """
+        if not self._periodic:
+            bid, ask = self.market.best_bid(unit), self.market.best_ask(unit)
+            if bid is not None and ask is not None:
+                return (bid + ask) / 2.0
         last = self._last.get(unit)
         return float(last) if last is not None else self.ref_price
 
@@ -227,6 +234,8 @@ class Broker:
         period = self._auction_period_ms
         if not period:
             return gate
+        if self.spec.auction_align_gate:
+            return gate - 1
         return max(0, (gate - 1) // period * period)
 
     def eligible_units(self) -> list[int]:
@@ -328,10 +337,27 @@ class Broker:
 
 
 class TargetBroker(Broker):
-    """Trades the gap to the client's target, limit orders then market orders near the gate.
+    """Trades the gap to the client's target with resting limit orders around its reference.
+
+    The reference ``r`` is the expected price of the unit (the mid quote in continuous trading,
+    the unit's last clearing price or the price level in call auctions), kept within the
+    client's own price limits (its value, cost or penalty). Quotes start ``markup / 2`` on the
+    passive side of ``r`` and move in ``stages`` steps to ``markup / 2`` on the aggressive side
+    as the deadline nears, shifted by a per-agent offset drawn once (traders differ, so the book
+    holds a spread of prices and trades happen across the window, not only at the gate). The
+    target is re-read at every wake-up (the forecast improves), so the order follows it until
+    the gate.
+
+    In its last wake-up before a unit's deadline an unconstrained client (a seller whose floor is
+    the surplus price, a buyer whose ceiling is the penalty) takes the book with a market order
+    when the opposite side has orders, and otherwise leaves a limit at ``r * (1 -/+ markup)`` in
+    the book (liquidity for the others instead of a ``no_liquidity`` rejection); a client with a
+    value or cost keeps its limit at that bound. In call auctions there are no market orders: the
+    last order is a limit at ``r * (1 -/+ 2 markup)``, within the client's limits: a broker bids
+    around its own reference, never at the penalty price as a reflex.
 
     Args (besides :class:`Broker`'s):
-        markup: how far from the expected price the first quotes sit (0.2 = 20%).
+        markup: width of the quotes' walk around the reference (0.2 = +-10%).
         stages: the limit price moves in this many steps over the forward window, so resting
             orders are not re-posted at every wake-up.
         extra_units: open units handled per wake-up besides the one nearest its gate (and any
@@ -345,6 +371,8 @@ class TargetBroker(Broker):
         self.markup = markup
         self.stages = stages
         self.extra_units = extra_units
+        #: this trader's own place in the spread of quotes, in units of ``markup``
+        self.bias = float(self.rng.uniform(-0.5, 0.5))
 
     def act(self, t_ms: int, next_ms: int) -> None:
         units = self.eligible_units()
@@ -359,25 +387,27 @@ class TargetBroker(Broker):
         for unit in chosen:
             self.trade_unit(unit, t_ms, last=unit in lasts)
 
+    def bounds(self, plan: Plan) -> tuple[int, int]:
+        """The client's price limits within the market's price bounds: ``(floor, ceiling)``."""
+        spec = self.spec
+        return max(plan.floor, spec.min_price_ticks), min(plan.ceiling, spec.max_price_ticks)
+
+    def reference(self, ctx: Context, plan: Plan) -> float:
+        """The expected price, within the client's limits."""
+        floor, ceiling = self.bounds(plan)
+        return min(max(ctx.price, floor), max(floor, ceiling))
+
     def limit_price(self, unit: int, t_ms: int, selling: bool, plan: Plan, ctx: Context) -> int:
-        """Passive far from the gate, crossing the spread in the last stage, never past the plan."""
+        """From ``markup / 2`` passive to ``markup / 2`` aggressive around the reference, never
+        past the client's limits."""
         f = min(max((self.deadline_ms(unit) - t_ms) / self._window_ms, 0.0), 1.0)
         stage = math.ceil(f * self.stages) / self.stages
+        shift = self.markup * (stage - 0.5 + self.bias)
+        r = self.reference(ctx, plan)
+        floor, ceiling = self.bounds(plan)
         if selling:
-            bid = self.market.best_bid(unit)
-            price = (
-                bid
-                if stage <= 1 / self.stages and bid is not None
-                else round(ctx.price * (1 + self.markup * stage))
-            )
-            return max(plan.floor, price, 1)
-        ask = self.market.best_ask(unit)
-        price = (
-            ask
-            if stage <= 1 / self.stages and ask is not None
-            else round(ctx.price * (1 - self.markup * stage))
-        )
-        return max(1, min(plan.ceiling, price))
+            return max(floor, round(r * (1.0 + shift)), 1)
+        return max(1, min(ceiling, round(r * (1.0 - shift))))
 
     def trade_unit(self, unit: int, t_ms: int, *, last: bool) -> None:
         ctx = self.context(unit, t_ms)
@@ -388,24 +418,16 @@ class TargetBroker(Broker):
         side = "sell" if lots > 0 else "buy"
         qty = abs(lots) * self.spec.lot_units
         if last:
-            self.cancel_all(t_ms, live)
-            if lots == 0:
-                return
-            # Unconstrained clients take whatever the book offers; the others keep their limit.
-            # Call auctions take no market orders: a limit at the client's bound does the same.
-            free = (
-                plan.floor <= max(1, self.spec.surplus_ticks) if lots > 0 else plan.ceiling >= ctx.penalty - 1
-            )
-            if free and self.spec.auction_mode != "periodic":
-                self.submit(PlaceMarket(t_ms, self.agent, self.next_ref(), side, unit, qty))
-            else:
-                price = plan.floor if lots > 0 else plan.ceiling
-                self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, price, qty))
+            self._last_order(unit, t_ms, lots, plan, ctx, live)
             return
         if lots == 0:
             self.cancel_all(t_ms, live)
             return
         price = self.limit_price(unit, t_ms, lots > 0, plan, ctx)
+        self._replace(unit, t_ms, live, side, price, qty)
+
+    def _replace(self, unit: int, t_ms: int, live: list[Any], side: str, price: int, qty: int) -> None:
+        """Leave exactly one order of ``qty`` at ``price`` in ``unit`` (shrink when that will do)."""
         if len(live) == 1 and live[0].side == side and live[0].price == price:
             if live[0].remaining == qty:
                 return
@@ -415,37 +437,46 @@ class TargetBroker(Broker):
         self.cancel_all(t_ms, live)
         self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, price, qty))
 
+    def _walk(self, unit: int, selling: bool, qty: int) -> int | None:
+        """The price of the opposite level at which the visible book covers ``qty`` (the last
+        level if it does not), or ``None`` (empty side, or a market that shows no depth)."""
+        depth = getattr(self.market, "depth", None)
+        if depth is None:
+            return None
+        levels = depth(unit)["bids" if selling else "asks"]
+        got, price = 0, None
+        for price, level_qty, _ in levels:
+            got += level_qty
+            if got >= qty:
+                break
+        return price
 
-class ZIBroker(Broker):
-    """Gode & Sunder's ZI-C trader on a client's constraints.
-
-    Args (besides :class:`Broker`'s):
-        max_price: top of a seller's price range (ticks).
-        max_lots: largest order size in lots.
-    """
-
-    def __init__(self, *args: Any, max_price: int, max_lots: int = 5, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.max_price = max_price
-        self.max_lots = max_lots
-
-    def act(self, t_ms: int, next_ms: int) -> None:
-        units = self.eligible_units()
-        if not units:
-            return
-        unit = units[int(self.rng.integers(len(units)))]
-        plan = self.client.plan(unit, self.context(unit, t_ms))
-        # A new shout replaces the previous one in that unit, as in the ZI experiments.
-        self.cancel_all(t_ms, self.live_in(unit))
-        lots = self.gap_lots(plan, unit)
+    def _last_order(self, unit: int, t_ms: int, lots: int, plan: Plan, ctx: Context, live: list[Any]) -> None:
         if lots == 0:
+            self.cancel_all(t_ms, live)
             return
-        size = int(self.rng.integers(1, min(abs(lots), self.max_lots) + 1))
-        qty = size * self.spec.lot_units
-        if lots > 0:
-            price = int(self.rng.integers(plan.floor, max(plan.floor, self.max_price) + 1))
-            side = "sell"
-        else:
-            price = int(self.rng.integers(1, max(1, plan.ceiling) + 1))
-            side = "buy"
-        self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, price, qty))
+        selling = lots > 0
+        side = "sell" if selling else "buy"
+        qty = abs(lots) * self.spec.lot_units
+        floor, ceiling = self.bounds(plan)
+        r = self.reference(ctx, plan)
+        free = plan.floor <= max(1, self.spec.surplus_ticks) if selling else plan.ceiling >= ctx.penalty - 1
+        if self.spec.auction_mode == "periodic":
+            reach = (4.0 if free else 2.0) * self.markup
+            price = max(floor, round(r * (1 - reach))) if selling else min(ceiling, round(r * (1 + reach)))
+            if free:  # reach the visible opposite orders that cover the quantity, if that is further
+                walk = self._walk(unit, selling, qty)
+                if walk is not None:
+                    price = max(floor, min(price, walk)) if selling else min(ceiling, max(price, walk))
+            self._replace(unit, t_ms, live, side, max(1, price), qty)
+            return
+        if not free:  # a value or a cost to protect: keep the limit at it
+            self._replace(unit, t_ms, live, side, floor if selling else ceiling, qty)
+            return
+        self.cancel_all(t_ms, live)
+        opposite = self.market.best_bid(unit) if selling else self.market.best_ask(unit)
+        if opposite is not None:
+            self.submit(PlaceMarket(t_ms, self.agent, self.next_ref(), side, unit, qty))
+            return
+        price = max(floor, round(r * (1 - self.markup))) if selling else min(ceiling, round(r * (1 + self.markup)))
+        self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, max(1, price), qty))

@@ -17,8 +17,10 @@ the events into the figures a market designer asks first (the validation suite a
 * ``price_min`` / ``price_max``: trade price range; ``vwap_std``: standard deviation of the unit
   VWAPs; ``volatility``: volume-weighted standard deviation of trade prices within a unit,
   averaged over units (currency/MWh);
-* ``efficiency``: realized over maximal surplus of the agents with a value or cost (ZI
-  endowments, dispatchables, flexible loads), when the scenario has any.
+* ``merit_violation_kwh``: per unit, output of dispatchable units dearer than the cheapest one
+  while wind and solar left part of their own targets unsold, ``min(dear output, unsold)``;
+* ``efficiency``: realized over maximal surplus, in a market of value buyers and cost sellers
+  only (a Gode-Sunder market).
 
     python -m rexnet.sim.measure default --seeds 1 2
 """
@@ -104,13 +106,23 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
             avoid_cost += take * kwh * cost / 1000.0
             spare -= take
     hit = want = 0
+    unmet: dict[int, int] = defaultdict(int)
     for agent, broker in sim.brokers.items():
         if kinds[agent] not in RENEWABLE:
             continue
         for unit, target in getattr(broker, "last_target", {}).items():
             if target > 0:
+                got = min(max(reserved.get((agent, unit), 0), 0), target)
                 want += target
-                hit += min(max(reserved.get((agent, unit), 0), 0), target)
+                hit += got
+                unmet[unit] += target - got
+    # merit order: energy of dispatchable units dearer than the cheapest one produced while
+    # renewables had offers they wanted to sell (their targets) left unsold
+    violation = 0
+    cheapest = _cheapest_dispatch(sim) * tick
+    for unit, gens in dispatched.items():
+        dear = sum(q for c, q in gens if c > cheapest)
+        violation += min(dear, unmet.get(unit, 0))
     all_prices = [p for lst in prices.values() for p, _ in lst]
     vol_terms = []
     for lst in prices.values():
@@ -125,6 +137,7 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
         "avoidable_kwh": avoid_units * kwh,
         "avoidable_cost": avoid_cost,
         "dumped_kwh": sum(dumped.values()) * kwh,
+        "merit_violation_kwh": violation * kwh,
         "household_cost_mwh": (-hh_cash * money) / (hh_use * kwh / 1000.0) if hh_use else 0.0,
         "penalties": penalties * money,
         "price_min": min(all_prices) * tick if all_prices else 0.0,
@@ -138,13 +151,18 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
     return out
 
 
+def _cheapest_dispatch(sim: Simulation) -> float:
+    costs = [c.cost for c in sim.clients.values() if type(c).__name__ == "Dispatchable"]
+    return float(min(costs)) if costs else 0.0
+
+
 def efficiency(sim: Simulation, events: list[Any]) -> float | None:
     """Allocative efficiency of the agents with a constant value or cost (ZI endowments).
 
     Per unit, the maximal surplus is that of the competitive allocation of the units the
     value buyers and cost sellers could trade (sorted values against sorted costs, lot by lot);
-    the realized surplus is ``value - cost`` of each trade between two such agents (a trade with
-    anyone else counts the known side against the trade price). ``None`` without such agents.
+    the realized surplus is ``value - cost`` of each trade. ``None`` unless every agent is such
+    an endowment (a Gode-Sunder market).
     """
     values: dict[str, int] = {}
     costs: dict[str, int] = {}
@@ -156,18 +174,17 @@ def efficiency(sim: Simulation, events: list[Any]) -> float | None:
         elif type(client) is CostSeller:
             costs[agent] = client.cost
             caps[agent] = int(client.hi)
-    if not values or not costs:
+        else:
+            return None  # other agents' surplus is not a constant value or cost
+    best = max_surplus(values, costs, caps, sim.spec.lot_units)
+    if best <= 0:
         return None
     realized = 0
-    units: set[int] = set()
     for ev in events:
         if type(ev) is TradeExecuted:
-            units.add(ev.unit)
-            v = values.get(ev.buyer, ev.price)
-            c = costs.get(ev.seller, ev.price)
-            realized += (v - c) * ev.qty
+            realized += (values[ev.buyer] - costs[ev.seller]) * ev.qty
     n_units = sim.last_unit - sim.first_unit + 1
-    return realized / (max_surplus(values, costs, caps, sim.spec.lot_units) * n_units)
+    return realized / (best * n_units)
 
 
 def max_surplus(values: dict[str, int], costs: dict[str, int], caps: dict[str, int], lot: int) -> int:

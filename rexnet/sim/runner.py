@@ -22,14 +22,16 @@ from typing import Any
 from rexnet.domain.commands import Realize
 from rexnet.domain.events import Realized, ReservationFixed, Settled, ShockApplied
 from rexnet.domain.market import MarketSpec
-from rexnet.sim.broker import Broker, PriceBoard, Reservations, TargetBroker, ZIBroker
+from rexnet.sim.broker import Broker, PriceBoard, Reservations, TargetBroker
 from rexnet.sim.client import Client, Household, Solar, StochasticClient, Wind
+from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.device import CostSeller, Dispatchable, FlexibleLoad, Storage, ValueBuyer
 from rexnet.sim.forecast import Shock
 from rexnet.sim.kernel import PRIORITY_MARKET, PRIORITY_REALIZE, Kernel
 from rexnet.sim.port import MarketPort
 from rexnet.sim.rng import agent_rng
 from rexnet.sim.scenario import Scenario
+from rexnet.sim.zi import AdaptiveBroker, ZIBroker
 
 OnEvents = Callable[[list[Any]], None]
 Progress = Callable[[int, int], None]
@@ -187,16 +189,22 @@ class Simulation:
     def _broker(self, group: Any, client: Client) -> Broker:
         common = dict(units=(self.first_unit, self.last_unit), wake_per_hour=group.wake_per_hour)
         rng = agent_rng(self.seed, client.agent)
-        if group.strategy == "zi":
-            return ZIBroker(
+        if group.strategy in ("zi", "zi_u", "adaptive"):
+            cls = AdaptiveBroker if group.strategy == "adaptive" else ZIBroker
+            return cls(
                 client,
                 self.market,
                 rng,
                 self.board,
                 self.reservations,
-                max_price=_ticks(self.spec, group.max_price),
+                shouts=group.shouts,
+                constrained=group.strategy != "zi_u",
+                min_price=self.spec.min_price_ticks,
+                max_price=min(_ticks(self.spec, group.max_price), self.spec.max_price_ticks),
                 **common,
             )
+        if isinstance(client, Dispatchable):
+            return DispatchBroker(client, self.market, rng, self.board, self.reservations, **common)
         return TargetBroker(
             client, self.market, rng, self.board, self.reservations, markup=group.markup, **common
         )

@@ -30,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rexnet.domain.market import MarketConfig
 from rexnet.errors import InputError
 
-Strategy = Literal["target", "zi"]
+#: ``target``: the newsvendor / merit-order brokers; ``zi``: ZI-C and ``zi_u``: ZI-U (Gode &
+#: Sunder 1993); ``adaptive``: a ZIP-style margin learner (Cliff 1997). See docs/agents.md.
+Strategy = Literal["target", "zi", "zi_u", "adaptive"]
 
 
 class _Model(BaseModel):
@@ -54,8 +56,11 @@ class _Group(_Model):
     wake_per_hour: float = Field(4.0, gt=0)
     #: target broker: distance of the first quotes from the expected price
     markup: float = Field(0.2, ge=0, lt=1)
-    #: zi broker: top of a seller's price range (currency/MWh)
+    #: zi brokers: top of the price range (currency/MWh; never above the market's max_price)
     max_price: float = Field(200.0, gt=0)
+    #: zi / adaptive brokers: expected shouts per delivery unit over its trading window (replaces
+    #: wake_per_hour: the number of chances to trade, whatever the window's length)
+    shouts: float = Field(40.0, gt=0)
 
 
 class _Forecasted(_Group):

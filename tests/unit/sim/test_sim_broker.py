@@ -8,12 +8,14 @@ from simfake import FakeMarket
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, Shrink
 from rexnet.domain.market import MarketSpec
-from rexnet.sim.broker import PriceBoard, Reservations, TargetBroker, ZIBroker, critical_fractile
-from rexnet.sim.client import Wind
+from rexnet.sim.broker import PriceBoard, Reservations, TargetBroker, critical_fractile
+from rexnet.sim.client import Household, Wind
+from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.device import CostSeller, Dispatchable, ValueBuyer
 from rexnet.sim.kernel import Kernel
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import parse_scenario
+from rexnet.sim.zi import ZIBroker
 
 SPEC = MarketSpec()
 U = SPEC.unit_ms
@@ -56,6 +58,7 @@ def test_limit_orders_far_from_the_gate_and_market_order_in_the_last_wake():
     assert isinstance(market.commands[-1], PlaceLimit) and market.commands[-1].unit == 1
     first = market.commands[-1]
     assert first.side == "sell" and first.qty % SPEC.lot_units == 0
+    market.submit(PlaceLimit(2000, "buyer", "b1", "buy", 1, 4500, SPEC.lot_units))
     t2 = SPEC.gate_ms(1) - 30_000
     broker.act(t2, next_ms=SPEC.gate_ms(1) + 5)  # the next wake-up comes after the gate: last chance
     tail = market.commands[-2:]
@@ -63,21 +66,81 @@ def test_limit_orders_far_from_the_gate_and_market_order_in_the_last_wake():
     assert isinstance(tail[1], PlaceMarket) and tail[1].unit == 1 and tail[1].side == "sell"
 
 
+def test_last_wake_on_an_empty_opposite_side_leaves_a_limit_instead_of_a_rejected_market_order():
+    broker, market = _broker(_wind(), extra_units=0)
+    broker.act(SPEC.gate_ms(1) - 30_000, next_ms=SPEC.gate_ms(1) + 5)
+    last = market.commands[-1]
+    assert isinstance(last, PlaceLimit) and last.side == "sell"
+    assert last.price == round(5000 * (1 - broker.markup))  # the reference less the markup
+    assert broker.rejections == 0
+
+
+def test_quotes_sit_around_the_reference_and_every_trader_has_its_own_offset():
+    spreads = set()
+    for seed in range(5):
+        broker, _ = _broker(_wind(), extra_units=0)
+        broker.rng = np.random.default_rng(seed)
+        broker.bias = float(broker.rng.uniform(-0.5, 0.5))
+        ctx = broker.context(8, 0)
+        plan = broker.client.plan(8, ctx)
+        far = broker.limit_price(8, 0, True, plan, ctx)
+        assert 5000 * (1 - broker.markup) <= far <= 5000 * (1 + broker.markup)
+        spreads.add(far)
+    assert len(spreads) > 1
+
+
+def test_periodic_broker_bids_around_its_reference_not_the_penalty():
+    spec = MarketSpec(auction_mode="periodic", auction_align_gate=True)
+    market = FakeMarket(spec)
+    market.advance(0)
+    household = Household("household-001", spec, 1, mean=500.0, sigma=0.2, rho=0.3, lead=8, final_share=0.3)
+    broker = TargetBroker(
+        household, market, np.random.default_rng(0), PriceBoard(market, 5000), Reservations(market),
+        units=(1, 50), wake_per_hour=4, extra_units=0,
+    )
+    broker.start(Kernel(), market.submit)
+    assert broker.deadline_ms(1) == spec.gate_ms(1) - 1  # aligned: the last clearing is at the gate
+    broker.act(spec.gate_ms(1) - 30_000, next_ms=spec.gate_ms(1) + 5)
+    last = market.commands[-1]
+    assert isinstance(last, PlaceLimit) and last.side == "buy"
+    assert last.price <= 5000 * (1 + 4 * broker.markup) < spec.penalty_ticks
+
+
 def test_quotes_grow_more_aggressive_as_the_gate_nears():
     broker, market = _broker(_wind(), extra_units=0)
     unit = 8
     plan_far = broker.client.plan(unit, broker.context(unit, 0))
     far = broker.limit_price(unit, 0, True, plan_far, broker.context(unit, 0))
-    near_t = SPEC.gate_ms(unit) - 3 * U
+    near_t = SPEC.gate_ms(unit) - 1 * U
     near = broker.limit_price(unit, near_t, True, plan_far, broker.context(unit, near_t))
-    assert far > near >= 5000
+    assert far > near >= plan_far.floor
 
 
 def test_cost_bound_client_keeps_its_limit_in_the_last_wake():
-    broker, market = _broker(Dispatchable("dispatchable-001", SPEC, capacity=5000, cost=6000, ramp=5000))
+    broker, market = _broker(CostSeller("zi_seller-001", SPEC, capacity=5000, cost=6000), extra_units=0)
     broker.act(SPEC.gate_ms(1) - 10, next_ms=SPEC.gate_ms(1) + 10)
     last = market.commands[-1]
     assert isinstance(last, PlaceLimit) and last.price == 6000 and last.side == "sell"
+
+
+def test_dispatchable_offers_at_cost_and_bids_to_buy_back_below_it():
+    client = Dispatchable("dispatchable-001", SPEC, capacity=5000, cost=6000, ramp=5000)
+    broker, market = _broker(client, cls=DispatchBroker)
+    broker.act(1000, next_ms=2000)
+    offers = {(o.side, o.price, o.remaining) for o in market.live_orders("dispatchable-001") if o.unit == 1}
+    assert offers == {("sell", 6000, 5000)}  # all its capacity, at marginal cost; nothing to buy back
+    market.submit(PlaceMarket(1500, "buyer", "b1", "buy", 1, 3000))  # someone buys 3 kW
+    broker.act(2000, next_ms=3000)
+    offers = {(o.side, o.price, o.remaining) for o in market.live_orders("dispatchable-001") if o.unit == 1}
+    assert offers == {("sell", 6000, 2000), ("buy", 5999, 3000)}
+    n = len(market.commands)
+    market.submit(PlaceLimit(2500, "wind", "w1", "sell", 1, 1000, 2000))  # cheaper energy arrives
+    assert market.position("dispatchable-001", 1) == 1000  # bought back: produces its net position
+    broker.act(3000, next_ms=4000)
+    offers = {(o.side, o.price, o.remaining) for o in market.live_orders("dispatchable-001") if o.unit == 1}
+    assert offers == {("sell", 6000, 4000), ("buy", 5999, 1000)}
+    broker.act(3500, next_ms=4000)
+    assert len(market.commands) == n + 1 + 2  # the wind order, then one replace; quiet after
 
 
 def test_rejections_are_counted_not_raised():
@@ -125,7 +188,7 @@ def test_zi_traders_never_trade_at_a_loss():
 
 def test_zi_broker_replaces_its_shout():
     broker, market = _broker(
-        ValueBuyer("zi_buyer-001", SPEC, max_power=1000, value=8000), cls=ZIBroker, max_price=20_000
+        ValueBuyer("zi_buyer-001", SPEC, max_power=1000, value=8000), cls=ZIBroker, max_price=20_000, shouts=40
     )
     broker.act(1000, 2000)
     broker.act(1500, 2000)
