@@ -179,6 +179,8 @@ class Broker:
         self.rejections = 0
         #: unit -> the last target the broker traded towards (for reports: fill against target)
         self.last_target: dict[int, int] = {}
+        #: unit -> the critical fractile that target was the quantile of (newsvendor calibration)
+        self.last_q: dict[int, float] = {}
         self._n = 0
         self._submit: Submit | None = None
         self._kernel: Kernel | None = None
@@ -413,6 +415,7 @@ class TargetBroker(Broker):
         ctx = self.context(unit, t_ms)
         plan = self.client.plan(unit, ctx)
         self.last_target[unit] = plan.target
+        self.last_q[unit] = ctx.q
         lots = self.gap_lots(plan, unit)
         live = self.live_in(unit)
         side = "sell" if lots > 0 else "buy"
