@@ -18,7 +18,8 @@ the events into the figures a market designer asks first (the validation suite a
   VWAPs; ``volatility``: volume-weighted standard deviation of trade prices within a unit,
   averaged over units (currency/MWh);
 * ``merit_violation_kwh``: per unit, output of dispatchable units dearer than the cheapest one
-  while wind and solar left part of their own targets unsold, ``min(dear output, unsold)``;
+  while wind and solar left whole lots of their own targets unsold, ``min(dear output,
+  unsold)``;
 * ``efficiency``: realized over maximal surplus, in a market of value buyers and cost sellers
   only (a Gode-Sunder market).
 
@@ -106,6 +107,7 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
             avoid_cost += take * kwh * cost / 1000.0
             spare -= take
     hit = want = 0
+    lot = spec.lot_units
     unmet: dict[int, int] = defaultdict(int)
     for agent, broker in sim.brokers.items():
         if kinds[agent] not in RENEWABLE:
@@ -115,7 +117,7 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
                 got = min(max(reserved.get((agent, unit), 0), 0), target)
                 want += target
                 hit += got
-                unmet[unit] += target - got
+                unmet[unit] += (target - got) // lot * lot  # whole lots: what could have traded
     # merit order: energy of dispatchable units dearer than the cheapest one produced while
     # renewables had offers they wanted to sell (their targets) left unsold
     violation = 0
