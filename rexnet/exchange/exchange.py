@@ -25,9 +25,10 @@ Decisions this module makes where DESIGN.md leaves room (all are pinned by tests
   openings; a unit never clears an auction at the instant it closes or opens.
 * **Call auctions** (``auction_mode="periodic"``, or ``opening_auction``): a unit in auction phase
   collects orders without matching and is cleared at every multiple of ``auction_period_seconds``
-  (strictly after its opening; with ``auction_align_gate`` a last time 1 ms before its gate); with ``opening_auction`` in continuous mode it matches
-  continuously after its first auction. IOC, FOK and market orders are rejected in auction phase
-  (reason ``auction_phase``). The clearing rule is in :mod:`rexnet.exchange.auction`.
+  (strictly after its opening; with ``auction_align_gate`` a last time 1 ms before its gate);
+  with ``opening_auction`` in continuous mode it matches continuously after its first auction.
+  IOC, FOK and market orders are rejected in auction phase (reason ``auction_phase``). The
+  clearing rule is in :mod:`rexnet.exchange.auction`.
 * A unit's positions are dropped at its gate closure (its ``reservation_fixed`` events carry them
   on), so memory is bounded by the open window: ``position()`` of a closed unit is 0.
 """

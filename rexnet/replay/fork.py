@@ -33,8 +33,7 @@ from pydantic import ValidationError
 from rexnet.errors import InputError
 from rexnet.replay.rerun import split_record
 from rexnet.sim.change import FIXED_FIELDS, ChangeError, set_group, set_price_prior
-from rexnet.sim.forecast import Shock
-from rexnet.sim.runner import Simulation
+from rexnet.sim.runner import Simulation, shock_of
 from rexnet.sim.scenario import RunSection, Scenario, ShockSpec
 
 _BY_INDEX = re.compile(r"population\[(\d+)\]\.(\w+)$")
@@ -175,7 +174,7 @@ def load_shocks(path: str, *, at_ms: int) -> list[dict[str, Any]]:
             where = ".".join(str(p) for p in err["loc"])
             what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             raise InputError(f"--shock {path}: shocks[{i}].{where}: {what}".rstrip(".")) from None
-        if round(spec.at_s * 1000) < at_ms:
+        if spec.notice_s is None and round(spec.at_s * 1000) < at_ms:
             raise InputError(
                 f"--shock {path}: shocks[{i}].at_s {spec.at_s} is before the fork time "
                 f"{at_ms / 1000:g} s (a fork cannot change the past)"
@@ -207,5 +206,10 @@ def apply_change(sim: Simulation, change: dict[str, Any]) -> None:
         set_price_prior(sim, change["set"]["run.price_prior"])
     for i, raw in enumerate(change.get("shocks", [])):
         s = ShockSpec.model_validate(raw)
-        name = s.name or f"fork-shock-{i}"
-        sim.add_shock(Shock(name, s.driver, s.first_unit, s.last_unit, s.factor, round(s.at_s * 1000)))
+        shock = shock_of(s, s.name or f"fork-shock-{i}", sim.spec)
+        if shock.at_ms < change["at_ms"]:
+            raise InputError(
+                f"shocks[{i}]: known at {shock.at_ms / 1000:g} s, before the fork time "
+                f"{change['at_ms'] / 1000:g} s (a fork cannot change the past)"
+            )
+        sim.add_shock(shock)

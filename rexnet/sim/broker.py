@@ -447,12 +447,12 @@ class TargetBroker(Broker):
         if depth is None:
             return None
         levels = depth(unit)["bids" if selling else "asks"]
-        got, price = 0, None
+        got, found = 0, None
         for price, level_qty, _ in levels:
-            got += level_qty
+            got, found = got + level_qty, price
             if got >= qty:
                 break
-        return price
+        return found
 
     def _last_order(self, unit: int, t_ms: int, lots: int, plan: Plan, ctx: Context, live: list[Any]) -> None:
         if lots == 0:
@@ -481,5 +481,9 @@ class TargetBroker(Broker):
         if opposite is not None:
             self.submit(PlaceMarket(t_ms, self.agent, self.next_ref(), side, unit, qty))
             return
-        price = max(floor, round(r * (1 - self.markup))) if selling else min(ceiling, round(r * (1 + self.markup)))
+        price = (
+            max(floor, round(r * (1 - self.markup)))
+            if selling
+            else min(ceiling, round(r * (1 + self.markup)))
+        )
         self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, max(1, price), qty))

@@ -82,7 +82,9 @@ def _set_broker(sim: Simulation, agent: str, group: Any) -> None:
     if hasattr(broker, "markup"):
         broker.markup = group.markup
     if hasattr(broker, "max_price"):
-        broker.max_price = min(round(Decimal(repr(group.max_price)) / sim.spec.tick), sim.spec.max_price_ticks)
+        broker.max_price = min(
+            round(Decimal(repr(group.max_price)) / sim.spec.tick), sim.spec.max_price_ticks
+        )
     if hasattr(broker, "set_shouts"):
         broker.set_shouts(group.shouts)
 

@@ -181,7 +181,15 @@ class Shock(NamedTuple):
 
     @classmethod
     def with_notice(
-        cls, name: str, driver: str, first_unit: int, last_unit: int, factor: float, *, notice_ms: int, unit_ms: int
+        cls,
+        name: str,
+        driver: str,
+        first_unit: int,
+        last_unit: int,
+        factor: float,
+        *,
+        notice_ms: int,
+        unit_ms: int,
     ) -> Shock:
         """A shock known ``notice_ms`` before each affected unit's delivery (0: sudden)."""
         at_ms = max(0, first_unit * unit_ms - notice_ms)

@@ -37,7 +37,7 @@ from typing import Any
 
 from rexnet.domain.events import SYSTEM_AGENT, GateClosed, OrderRejected, Settled, TradeExecuted
 from rexnet.engine import MarketEngine
-from rexnet.sim.device import CostSeller, ValueBuyer
+from rexnet.sim.device import CostSeller, Dispatchable, ValueBuyer
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario, load_scenario
 
@@ -154,7 +154,7 @@ def figures(sim: Simulation, events: list[Any]) -> dict[str, float]:
 
 
 def _cheapest_dispatch(sim: Simulation) -> float:
-    costs = [c.cost for c in sim.clients.values() if type(c).__name__ == "Dispatchable"]
+    costs = [c.cost for c in sim.clients.values() if isinstance(c, Dispatchable)]
     return float(min(costs)) if costs else 0.0
 
 
@@ -193,7 +193,7 @@ def max_surplus(values: dict[str, int], costs: dict[str, int], caps: dict[str, i
     """Competitive-equilibrium surplus of one unit (lot by lot, dearest buyer to cheapest seller)."""
     demand = sorted((v for a, v in values.items() for _ in range(caps[a] // lot)), reverse=True)
     supply = sorted(c for a, c in costs.items() for _ in range(caps[a] // lot))
-    return sum((v - c) * lot for v, c in zip(demand, supply) if v > c)
+    return sum((v - c) * lot for v, c in zip(demand, supply, strict=False) if v > c)
 
 
 def _std(xs: Sequence[float]) -> float:

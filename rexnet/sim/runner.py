@@ -24,8 +24,8 @@ from rexnet.domain.events import Realized, ReservationFixed, Settled, ShockAppli
 from rexnet.domain.market import MarketSpec
 from rexnet.sim.broker import Broker, PriceBoard, Reservations, TargetBroker
 from rexnet.sim.client import Client, Household, Solar, StochasticClient, Wind
-from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.device import CostSeller, Dispatchable, FlexibleLoad, Storage, ValueBuyer
+from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.forecast import Shock
 from rexnet.sim.kernel import PRIORITY_MARKET, PRIORITY_REALIZE, Kernel
 from rexnet.sim.port import MarketPort
@@ -130,7 +130,9 @@ class Simulation:
         self.emit_shocks = emit_shocks
         self.first_unit = scenario.first_unit()
         self.last_unit = self.first_unit + scenario.run.units - 1
-        self.shocks = tuple(shock_of(s, s.name or f"shock-{i}", self.spec) for i, s in enumerate(scenario.shocks))
+        self.shocks = tuple(
+            shock_of(s, s.name or f"shock-{i}", self.spec) for i, s in enumerate(scenario.shocks)
+        )
         self.board = PriceBoard(market, float(Decimal(repr(scenario.run.price_prior)) / self.spec.tick))
         self.reservations = Reservations(market)
         self.kernel = Kernel(0)

@@ -175,7 +175,9 @@ class ShockSpec(_Model):
         if self.last_unit < self.first_unit:
             raise ValueError("last_unit must not be below first_unit")
         if self.notice_s is not None and self.at_s:
-            raise ValueError("give at_s (an announcement time) or notice_s (a notice before delivery), not both")
+            raise ValueError(
+                "give at_s (an announcement time) or notice_s (a notice before delivery), not both"
+            )
         return self
 
     def known_at_s(self, unit_seconds: int) -> float:

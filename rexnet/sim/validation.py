@@ -214,7 +214,9 @@ def mechanisms(seeds: int = 10) -> dict[str, Any]:
         out[f"gode_sunder/{mode}"] = {"efficiency": effs, "volatility": vols}
     for name in ("default", "call_auction"):
         rows = [figures(*simulate(load_scenario(name), seed)) for seed in range(1, 1 + max(2, seeds // 2))]
-        out[f"day/{name}"] = {k: [r[k] for r in rows] for k in ("volatility", "penalties", "household_cost_mwh")}
+        out[f"day/{name}"] = {
+            k: [r[k] for r in rows] for k in ("volatility", "penalties", "household_cost_mwh")
+        }
     return out
 
 

@@ -28,7 +28,9 @@ def test_renewables_come_before_dearer_dispatch_and_the_book_keeps_liquidity(day
 def test_dispatchable_units_produce_their_net_position_not_their_capacity(days):
     sim, events = days[1]
     output = {
-        (e.agent, e.unit): e.realized for e in events if type(e).__name__ == "Settled" and "dispatch" in e.agent
+        (e.agent, e.unit): e.realized
+        for e in events
+        if type(e).__name__ == "Settled" and "dispatch" in e.agent
     }
     caps = {a: c.hi for a, c in sim.clients.items() if sim.agent_types()[a] == "dispatchable"}
     dear = max(caps, key=lambda a: sim.clients[a].cost)

@@ -20,7 +20,7 @@ def result():
 
 def test_adaptive_prices_converge_to_the_competitive_equilibrium(result):
     early, late = result["adaptive"]["early"], result["adaptive"]["late"]
-    assert all(b < a for a, b in zip(early, late))  # in every seed
+    assert all(b < a for a, b in zip(early, late, strict=True))  # in every seed
     assert mean_ci(late)[0] < 0.6 * mean_ci(early)[0]
     assert mean_ci(late)[2] < 8.0  # late prices within a few currency/MWh of 75
 

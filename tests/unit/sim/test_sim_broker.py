@@ -10,8 +10,8 @@ from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, Shrink
 from rexnet.domain.market import MarketSpec
 from rexnet.sim.broker import PriceBoard, Reservations, TargetBroker, critical_fractile
 from rexnet.sim.client import Household, Wind
-from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.device import CostSeller, Dispatchable, ValueBuyer
+from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.kernel import Kernel
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import parse_scenario
@@ -95,8 +95,14 @@ def test_periodic_broker_bids_around_its_reference_not_the_penalty():
     market.advance(0)
     household = Household("household-001", spec, 1, mean=500.0, sigma=0.2, rho=0.3, lead=8, final_share=0.3)
     broker = TargetBroker(
-        household, market, np.random.default_rng(0), PriceBoard(market, 5000), Reservations(market),
-        units=(1, 50), wake_per_hour=4, extra_units=0,
+        household,
+        market,
+        np.random.default_rng(0),
+        PriceBoard(market, 5000),
+        Reservations(market),
+        units=(1, 50),
+        wake_per_hour=4,
+        extra_units=0,
     )
     broker.start(Kernel(), market.submit)
     assert broker.deadline_ms(1) == spec.gate_ms(1) - 1  # aligned: the last clearing is at the gate
@@ -188,7 +194,10 @@ def test_zi_traders_never_trade_at_a_loss():
 
 def test_zi_broker_replaces_its_shout():
     broker, market = _broker(
-        ValueBuyer("zi_buyer-001", SPEC, max_power=1000, value=8000), cls=ZIBroker, max_price=20_000, shouts=40
+        ValueBuyer("zi_buyer-001", SPEC, max_power=1000, value=8000),
+        cls=ZIBroker,
+        max_price=20_000,
+        shouts=40,
     )
     broker.act(1000, 2000)
     broker.act(1500, 2000)

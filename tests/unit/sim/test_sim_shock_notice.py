@@ -37,7 +37,9 @@ def test_builtin_wind_drop_is_sudden_and_the_announced_one_keeps_its_time():
 
 def test_at_s_and_notice_s_together_are_refused():
     data = {
-        "shocks": [{"driver": "wind", "first_unit": 1, "last_unit": 2, "factor": 0.5, "at_s": 10, "notice_s": 5}]
+        "shocks": [
+            {"driver": "wind", "first_unit": 1, "last_unit": 2, "factor": 0.5, "at_s": 10, "notice_s": 5}
+        ]
     }
     with pytest.raises(InputError, match=r"shocks\[0\]: give at_s .* or notice_s"):
         parse_scenario(data, source="s.toml")
