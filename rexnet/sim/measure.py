@@ -207,11 +207,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default="default")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--summary", action="store_true", help="one line per figure: mean and 95%% CI")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
+    rows = []
     for seed in args.seeds:
         sim, events = simulate(scenario, seed)
-        print(json.dumps({"scenario": args.scenario, "seed": seed, **figures(sim, events)}))
+        rows.append(figures(sim, events))
+        if not args.summary:
+            print(json.dumps({"scenario": args.scenario, "seed": seed, **rows[-1]}))
+    if args.summary:
+        from rexnet.sim.validation import mean_ci  # (validation builds on this module)
+
+        for key in rows[0]:
+            m, lo, hi = mean_ci([r[key] for r in rows])
+            print(f"{key:20s} {m:10.3f}  [{lo:.3f}, {hi:.3f}]  n={len(rows)}")
 
 
 if __name__ == "__main__":
