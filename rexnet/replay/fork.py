@@ -179,7 +179,7 @@ def load_shocks(path: str, *, at_ms: int) -> list[dict[str, Any]]:
                 f"--shock {path}: shocks[{i}].at_s {spec.at_s} is before the fork time "
                 f"{at_ms / 1000:g} s (a fork cannot change the past)"
             )
-        out.append(spec.model_dump(mode="json"))
+        out.append(spec.model_dump(mode="json", exclude_none=True))  # (no notice_s: as before it existed)
     return out
 
 
