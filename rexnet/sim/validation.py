@@ -39,22 +39,16 @@ GS_CE_RANGE = (70.0, 80.0)
 GS_EXTRA_VALUES = (*GS_VALUES, 60, 50)
 GS_EXTRA_COSTS = (*GS_COSTS, 90, 100)
 
-# two-sided 95% quantiles of Student's t for 1..30 degrees of freedom
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
 
 def mean_ci(xs: Sequence[float]) -> tuple[float, float, float]:
-    """``(mean, low, high)``: the mean and its 95% confidence interval (Student t)."""
+    """``(mean, low, high)``: the mean and its two-sided 95% confidence interval (Student t, the
+    same interval as :func:`rexnet.experiment.stats.interval`)."""
+    from scipy.stats import t  # (imported when needed: SciPy is slow to import)
+
     m = mean(xs)
     if len(xs) < 2:
         return m, m, m
-    df = len(xs) - 1
-    t = _T975[df - 1] if df <= len(_T975) else 1.96
-    half = t * stdev(xs) / math.sqrt(len(xs))
+    half = float(t.ppf(0.975, len(xs) - 1)) * stdev(xs) / math.sqrt(len(xs))
     return m, m - half, m + half
 
 
