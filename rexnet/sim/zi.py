@@ -35,6 +35,8 @@ from typing import Any
 
 from rexnet.domain.commands import PlaceLimit
 from rexnet.sim.broker import Broker
+from rexnet.sim.client import Context
+from rexnet.sim.device import CostSeller, ValueBuyer
 
 
 class ZIBroker(Broker):
@@ -76,12 +78,23 @@ class ZIBroker(Broker):
             return floor, max(floor, self.max_price)
         return min(self.min_price, ceiling), ceiling
 
+    def bare_context(self, t_ms: int) -> Context | None:
+        """For value and cost clients, a context without market expectations (they only read
+        time and positions from it, and building every unit's expected price and fractile costs
+        more than the shout itself); ``None`` for other clients (a full context per unit)."""
+        if not isinstance(self.client, (ValueBuyer, CostSeller)):
+            return None
+        return Context(t_ms, 0.0, 0.0, 0.5, 0.0, 0, self._position, self._resting)
+
     def act(self, t_ms: int, next_ms: int) -> None:
+        bare = self.bare_context(t_ms)
         for unit in self.eligible_units():
-            plan = self.client.plan(unit, self.context(unit, t_ms))
+            plan = self.client.plan(unit, bare or self.context(unit, t_ms))
             self.last_target[unit] = plan.target
-            live = self.live_in(unit)
             lots = self.gap_lots(plan, unit)
+            live = self.live_in(unit)
+            if lots == 0 and not live:
+                continue
             self.cancel_all(t_ms, live)  # a new shout replaces the previous one, as in the ZI runs
             if lots == 0:
                 continue
@@ -147,8 +160,9 @@ class AdaptiveBroker(ZIBroker):
             self.mu = min(max(0.0, 1.0 - new / ceiling), 1.0)
 
     def act(self, t_ms: int, next_ms: int) -> None:
+        bare = self.bare_context(t_ms)
         for unit in self.eligible_units():
-            plan = self.client.plan(unit, self.context(unit, t_ms))
+            plan = self.client.plan(unit, bare or self.context(unit, t_ms))
             self.last_target[unit] = plan.target
             live = self.live_in(unit)
             lots = self.gap_lots(plan, unit)
