@@ -28,7 +28,7 @@ def _scaled(group: Any, names: tuple[str, ...], unit: Decimal) -> int | None:
         if value is not None:
             scaled = round(Decimal(repr(value)) / unit)
             if not -_LIMIT < scaled < _LIMIT:
-                raise InputError(f"population {group.kind}: {name} = {value} is out of range")
+                raise InputError(f"{name} = {value} is out of range")
             return scaled
     return None
 

@@ -22,6 +22,7 @@ Built-in scenarios ship as package data in ``rexnet/scenarios/*.toml`` and load 
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from importlib import resources
@@ -66,7 +67,7 @@ class _Labelled(_Model):
     """
 
     group: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
-    attributes: dict[str, bool | int | float | str] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
 
     @field_validator("attributes")
     @classmethod
@@ -74,8 +75,12 @@ class _Labelled(_Model):
         for key, item in value.items():
             if not re.match(_KEY, key):
                 raise ValueError(f"attribute name {key!r} must be an identifier of at most 32 characters")
+            if not isinstance(item, (str, int, float, bool)):  # (bool is an int)
+                raise ValueError(f"attribute {key} must be a string, a number or a boolean")
             if isinstance(item, str) and len(item) > MAX_TEXT:
                 raise ValueError(f"attribute {key} is longer than {MAX_TEXT} characters")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"attribute {key} must be a finite number")
         return value
 
 
@@ -297,9 +302,16 @@ def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InputError(f"{source}: {where or '(top level)'}: {msg}{more}") from None
     try:
-        scenario.to_spec()
+        spec = scenario.to_spec()
     except ValueError as exc:  # keys that are valid alone but inconsistent together
         raise InputError(f"{source}: market: {exc}") from None
+    from rexnet.sim.registration import registration  # (it converts parameters to ledger integers)
+
+    for i, group in enumerate(scenario.population):
+        try:
+            registration(group, group.kind, spec, 0)
+        except InputError as exc:
+            raise InputError(f"{source}: population[{i}]: {exc}") from None
     return scenario
 
 
