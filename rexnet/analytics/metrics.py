@@ -172,19 +172,24 @@ _AVOIDABLE = f"""
 WITH {_RUN},
 s AS (SELECT s.unit, s.agent, s.realized, s.surplus, a.kind, a.cost
       FROM settlements s LEFT JOIN a ON a.agent = s.agent WHERE s.run_id = $run AND s.agent <> 'system'),
-dumped AS (SELECT unit, SUM(surplus) AS dumped FROM s WHERE kind IN ('wind', 'solar') GROUP BY unit),
+dumped AS (SELECT unit, SUM(surplus) FILTER (WHERE kind IN ('wind', 'solar')) AS dumped,
+                  GREATEST(SUM(realized), 0) AS spare
+           FROM s GROUP BY unit),
 gen AS (SELECT unit, agent, cost, GREATEST(realized, 0) AS output,
                COALESCE(SUM(GREATEST(realized, 0)) OVER (PARTITION BY unit ORDER BY cost DESC, agent
                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS costlier
         FROM s WHERE kind = 'dispatchable'),
 avoid AS (SELECT g.unit, g.cost, g.output,
-                 LEAST(g.output, GREATEST(COALESCE(d.dumped, 0) - g.costlier, 0)) AS avoided
+                 LEAST(g.output, GREATEST(COALESCE(d.dumped, 0) - g.costlier, 0)) AS avoided,
+                 LEAST(g.output, GREATEST(COALESCE(d.spare, 0) - g.costlier, 0)) AS unneeded
           FROM gen g LEFT JOIN dumped d ON d.unit = g.unit)
 SELECT ROUND(COALESCE((SELECT SUM(dumped) FROM dumped), 0) * m.h, 10) AS dumped_renewable_kwh,
        ROUND(COALESCE((SELECT SUM(output) FROM avoid), 0) * m.h, 10) AS dispatch_kwh,
        ROUND(COALESCE((SELECT SUM(avoided) FROM avoid), 0) * m.h, 10) AS avoidable_kwh,
        ROUND(COALESCE((SELECT SUM(avoided * cost) FROM avoid), 0) * m.h / 1000, 10) AS avoidable_cost,
-       (SELECT COUNT(DISTINCT unit) FROM avoid WHERE avoided > 0) AS units_with_avoidable
+       (SELECT COUNT(DISTINCT unit) FROM avoid WHERE avoided > 0) AS units_with_avoidable,
+       ROUND(COALESCE((SELECT SUM(unneeded) FROM avoid), 0) * m.h, 10) AS unneeded_kwh,
+       ROUND(COALESCE((SELECT SUM(unneeded * cost) FROM avoid), 0) * m.h / 1000, 10) AS unneeded_cost
 FROM m
 """
 

@@ -21,7 +21,8 @@ Resting at the gate: asks 0.3 (w1) + 1.0 (d1). Realized: h1 -0.6 (shortfall 0.1,
 0.1 x 3000 x 0.25 / 1000 = 0.075), h2 -0.2, w1 +1.5 (surplus 0.8 dumped).
 Unit 2: h1's market buy of 0.1 finds no asks (``no_liquidity``); then d2 asks 1 at 90, d1
 1 at 50; h1 buys 1.0 (from d1 at 50), h2 0.5 (from d2 at 90). Resting at the gate: 0.5 (d2).
-Realized: h1 -1.0, h2 -0.5, d1 +1.0, d2 +0.5, w1 +0.4 with no reservation (all dumped).
+Realized: h1 -0.9 (0.1 over-reserved), h2 -0.5, d1 +1.0, d2 +0.5, w1 +0.4 with no
+reservation (all dumped); the system's spare energy in unit 2 is 0.5 kW.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ RUN_B = [
     Realize(s(1700), "h1", 1, -600),
     Realize(s(1700), "h2", 1, -200),
     Realize(s(1700), "w1", 1, 1500),
-    Realize(s(2600), "h1", 2, -1000),
+    Realize(s(2600), "h1", 2, -900),
     Realize(s(2600), "h2", 2, -500),
     Realize(s(2600), "d1", 2, 1000),
     Realize(s(2600), "d2", 2, 500),
@@ -252,8 +253,8 @@ def test_fill_rate(runs):
             "kind": "household",
             "group_name": "household",
             "agents": 1,
-            "consumed_kwh": 0.4,
-            "consumption_fill": 1.5 / 1.6,
+            "consumed_kwh": 0.375,
+            "consumption_fill": 1.4 / 1.5,
             "produced_kwh": 0.0,
             "production_fill": None,
             "sold_share": None,
@@ -296,7 +297,8 @@ def test_uncertainty_premium(runs):
 def test_avoidable_dispatch(runs):
     url, _, run_b = runs
     [row] = named(url, "avoidable_dispatch", run_b)
-    # unit 2: 0.4 kW of wind dumped while d2 (cost 90) made 0.5 and d1 (cost 50) 1.0
+    # unit 2: 0.4 kW of wind dumped (0.5 kW spare in all) while d2 (cost 90) made 0.5 and d1
+    # (cost 50) 1.0: d2's output is avoided first
     close(
         row,
         {
@@ -305,6 +307,8 @@ def test_avoidable_dispatch(runs):
             "avoidable_kwh": 0.1,
             "avoidable_cost": 0.4 * 90 * 0.25 / 1000,
             "units_with_avoidable": 1,
+            "unneeded_kwh": 0.125,
+            "unneeded_cost": 0.5 * 90 * 0.25 / 1000,
         },
     )
 
@@ -338,23 +342,24 @@ def test_tariff_comparison(runs):
     url, _, run_b = runs
     rows = {r["agent"]: r for r in named(url, "tariff_comparison", run_b)}
     assert set(rows) == {"h1", "h2"}
-    # h1: cash 0.5 x 30 + 1.0 x 50 (x 0.25 / 1000) and the 0.075 penalty; 0.4 kWh consumed
+    # h1: cash 0.5 x 30 + 1.0 x 50 (x 0.25 / 1000) and the 0.075 penalty; 0.375 kWh consumed
+    # (flat 0.375 x 200 / 1000; time of use (0.6 x 100 + 0.9 x 300) x 0.25 / 1000)
     close(
         rows["h1"],
         {
             "agent": "h1",
             "kind": "household",
             "group_name": "household",
-            "consumed_kwh": 0.4,
+            "consumed_kwh": 0.375,
             "produced_kwh": 0.0,
             "cost": 0.09125,
-            "cost_per_kwh": 0.228125,
-            "flat_bill": 0.08,
-            "tou_bill": 0.09,
+            "cost_per_kwh": 0.09125 / 0.375,
+            "flat_bill": 0.075,
+            "tou_bill": 0.0825,
             "flat_per_kwh": 0.2,
-            "tou_per_kwh": 0.225,
-            "vs_flat": 0.01125,
-            "vs_tou": 0.00125,
+            "tou_per_kwh": 0.0825 / 0.375,
+            "vs_flat": 0.01625,
+            "vs_tou": 0.00875,
         },
     )
     close(
