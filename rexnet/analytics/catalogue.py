@@ -39,7 +39,7 @@ from dataclasses import dataclass
 #: Message of the triggers that refuse UPDATE/DELETE through the ``events`` view.
 APPEND_ONLY_MESSAGE = "events are append-only: history cannot be changed"
 
-PRICE, QTY, MONEY, INT, TEXT = "price", "qty", "money", "int", "text"
+PRICE, QTY, MONEY, INT, TEXT, JSON = "price", "qty", "money", "int", "text", "json"
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ class Dialect:
         """
         if self.name != "duckdb":
             return f"event_history {alias}"
-        schema = ", ".join(f'"{name}": "{"VARCHAR" if kind == TEXT else "BIGINT"}"' for name, kind in fields)
+        types = {TEXT: "VARCHAR", JSON: "JSON"}
+        schema = ", ".join(f'"{name}": "{types.get(kind, "BIGINT")}"' for name, kind in fields)
         return f"(SELECT e.*, from_json(e.payload, '{{{schema}}}') AS doc FROM event_history e) {alias}"
 
     def field(self, name: str, alias: str = "h") -> str:
@@ -93,6 +94,8 @@ class Dialect:
     def display(self, name: str, kind: str, alias: str = "h", markets: str = "m") -> str:
         if kind == TEXT:
             return self.field(name, alias)
+        if kind == JSON:  # an object's JSON text (key order and spacing as the engine prints it)
+            return f"CAST({self.field(name, alias)} AS TEXT)"
         if kind == INT:
             return self.integer(name, alias)
         return self.scaled(self.integer(name, alias), f"{markets}.{kind}_scale")
@@ -323,6 +326,60 @@ def _imbalance(d: Dialect) -> str:
     )
 
 
+AGENT_FIELDS = [
+    ("agent", TEXT),
+    ("kind", TEXT),
+    ("group", TEXT),
+    ("attributes", JSON),
+    ("strategy", TEXT),
+    ("capacity", QTY),
+    ("demand", QTY),
+    ("mean_load", QTY),
+    ("cost", PRICE),
+    ("value", PRICE),
+    ("storage", QTY),
+    ("need", QTY),
+]
+#: view column of each ``agent_registered`` field (``group`` is an SQL keyword; energies in kWh)
+AGENT_COLUMNS = {
+    "group": "group_name",
+    "capacity": "capacity_kw",
+    "demand": "demand_kw",
+    "mean_load": "mean_load_kw",
+    "storage": "storage_kwh",
+    "need": "need_kwh",
+}
+_SEEN_FIELDS = [("agent", TEXT)]
+
+
+def _agents(d: Dialect) -> str:
+    """One row per agent of each run: its latest ``agent_registered`` record, and every other
+    agent that ordered or realized (an ingested run's) with NULL kind, group and parameters."""
+    cols = ", ".join(
+        f"{d.display(name, kind, 'r')} AS {AGENT_COLUMNS.get(name, name)}" for name, kind in AGENT_FIELDS
+    )
+    nulls = ", ".join(
+        f"CAST(NULL AS {'TEXT' if kind in (TEXT, JSON) else d.double}) AS {AGENT_COLUMNS.get(name, name)}"
+        for name, kind in AGENT_FIELDS[1:]
+    )
+    return (
+        "WITH reg AS ("
+        f" SELECT h.*, {d.field('agent')} AS agent_id,"
+        f" ROW_NUMBER() OVER (PARTITION BY h.run_id, {d.field('agent')} ORDER BY h.seq DESC) AS rn"
+        f" FROM {d.source(AGENT_FIELDS)} WHERE h.type = 'agent_registered'),"
+        " seen AS ("
+        f" SELECT h.run_id, {d.field('agent')} AS agent_id, MIN(h.seq) AS seq, MIN(h.t_ms) AS t_ms"
+        f" FROM {d.source(_SEEN_FIELDS)}"
+        " WHERE h.type IN ('order_accepted', 'order_rejected', 'realized')"
+        f" GROUP BY h.run_id, {d.field('agent')})"
+        f" SELECT r.run_id, r.seq, {d.seconds('r.t_ms')} AS t, {cols}"
+        " FROM reg r JOIN run_markets m ON m.run_id = r.source_run_id WHERE r.rn = 1"
+        f" UNION ALL SELECT s.run_id, s.seq, {d.seconds('s.t_ms')} AS t, s.agent_id AS agent, {nulls}"
+        " FROM seen s WHERE s.agent_id <> 'system' AND NOT EXISTS"
+        " (SELECT 1 FROM reg r WHERE r.run_id = s.run_id AND r.agent_id = s.agent_id)"
+    )
+
+
 #: view name -> renderer, in creation order (a view only uses views above it).
 VIEWS: dict[str, Callable[[Dialect], str]] = {
     "run_markets": _run_markets,
@@ -350,6 +407,7 @@ VIEWS: dict[str, Callable[[Dialect], str]] = {
     "settlements": _typed("settled", SETTLED_FIELDS),
     "unit_prices": _unit_prices,
     "imbalance": _imbalance,
+    "agents": _agents,
 }
 
 #: Views that hold one row per run_id-tagged fact (exported per run by ``rexnet export``).

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rexnet.analytics.errors import AnalyticsError, QueryError
+from rexnet.analytics.metrics import METRICS
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 
@@ -203,6 +204,8 @@ QUERIES: dict[str, NamedQuery] = {
             sql=_FORK_DIFF,
             with_parent=True,
         ),
+        # the market-design metrics of docs/metrics.md
+        *(NamedQuery(name, text, sql=sql, params=params) for name, text, sql, params in METRICS),
     )
 }
 

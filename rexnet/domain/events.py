@@ -19,6 +19,10 @@ Additions to DESIGN.md's catalogue, made deliberately:
   * ``gate_closed`` v2 carries ``notional`` (sum of price x qty, exact) besides the rounded
     ``vwap``, because the VWAP-based penalty must be computed exactly; v1 rows are upcast.
   * ``auction_cleared`` records a call auction's uniform price and volume.
+  * ``agent_registered`` records, at the start of a simulated run (and when a fork adds or
+    changes members), who each agent is: its population kind, group label and attributes, its
+    strategy and the economic parameters analysts need (values, costs, capacities), so metrics
+    such as allocative efficiency and costs by group are SQL over the ledger alone.
 """
 
 from __future__ import annotations
@@ -41,6 +45,28 @@ class _RunStarted(NamedTuple):
 class RunStarted(_RunStarted):
     __slots__ = ()
     TYPE = "run_started"
+    VERSION = 1
+
+
+class _AgentRegistered(NamedTuple):
+    t: int
+    agent: str
+    kind: str  # population kind ("wind", "household", "zi_buyer", ...)
+    group: str  # the population entry's label (default: its kind)
+    attributes: dict[str, Any]  # the entry's attributes: str, int, float or bool values
+    strategy: str
+    capacity: int | None  # most injection (meter units): generation capacity, storage power
+    demand: int | None  # most consumption (meter units): a buyer's or flexible load's max power
+    mean_load: int | None  # a household's mean load (meter units)
+    cost: int | None  # marginal cost (ticks): dispatchable generators, ZI sellers
+    value: int | None  # willingness to pay (ticks): flexible loads, ZI buyers
+    storage: int | None  # storage energy capacity (meter units x hours, i.e. kWh / meter_kw)
+    need: int | None  # a flexible load's daily energy need (meter units x hours)
+
+
+class AgentRegistered(_AgentRegistered):
+    __slots__ = ()
+    TYPE = "agent_registered"
     VERSION = 1
 
 
@@ -252,6 +278,7 @@ class RunCompleted(_RunCompleted):
 
 Event = (
     RunStarted
+    | AgentRegistered
     | UnitOpened
     | OrderAccepted
     | OrderRejected
@@ -270,6 +297,7 @@ Event = (
 
 EVENT_CLASSES: tuple[type, ...] = (
     RunStarted,
+    AgentRegistered,
     UnitOpened,
     OrderAccepted,
     OrderRejected,

@@ -56,6 +56,7 @@ def set_group(sim: Simulation, index: int, group: Any) -> list[str]:
     for agent in sim.members[index]:
         _graft_client(sim, agent, old, group)
         _set_broker(sim, agent, group)
+    sim.register(list(sim.members[index]))  # the ledger records the new parameters
     return [sim.add_agent(index) for _ in range(group.count - old.count)]
 
 

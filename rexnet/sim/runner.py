@@ -29,6 +29,7 @@ from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.forecast import Shock
 from rexnet.sim.kernel import PRIORITY_MARKET, PRIORITY_REALIZE, Kernel
 from rexnet.sim.port import MarketPort
+from rexnet.sim.registration import registration
 from rexnet.sim.rng import agent_rng
 from rexnet.sim.scenario import Scenario
 from rexnet.sim.zi import AdaptiveBroker, ZIBroker
@@ -116,8 +117,10 @@ class Simulation:
         scenario: the validated scenario.
         seed: run seed; ``None`` takes ``scenario.run.seed``.
         market: the market to drive (its ``spec`` should be ``scenario.to_spec()``).
-        emit_shocks: also hand a ``ShockApplied`` record to ``on_events`` at each shock's time
-            (off by default: the caller may record shocks itself from :meth:`shock_events`).
+        emit_shocks: also hand the run's own records to ``on_events``: an ``AgentRegistered``
+            per agent when the run starts (and when :meth:`register` is called, e.g. by a fork)
+            and a ``ShockApplied`` at each shock's time (off by default: the caller may record
+            shocks itself from :meth:`shock_events`).
     """
 
     def __init__(
@@ -186,7 +189,19 @@ class Simulation:
         self.members[index].append(agent)
         if self._started:
             broker.start(self.kernel, self.submit)
+            self.register([agent])
         return agent
+
+    def registrations(self, agents: list[str] | None = None) -> list[Any]:
+        """``agent_registered`` records of ``agents`` (default: all) at the current time, id order."""
+        group_of = {agent: self.groups[i] for i, members in enumerate(self.members) for agent in members}
+        chosen = sorted(group_of if agents is None else agents)
+        return [registration(group_of[a], a, self.spec, self.kernel.now) for a in chosen]
+
+    def register(self, agents: list[str]) -> None:
+        """Record ``agents`` as they are now (joined or changed mid-run) when recording the run."""
+        if self.emit_shocks and self._started and agents:
+            self._on_events(self.registrations(agents))
 
     def _broker(self, group: Any, client: Client) -> Broker:
         common = dict(units=(self.first_unit, self.last_unit), wake_per_hour=group.wake_per_hour)
@@ -286,6 +301,8 @@ class Simulation:
 
     def _start(self) -> None:
         k = self.kernel
+        if self.emit_shocks:
+            self._on_events(self.registrations())
         k.attach_clock(self.market.next_due_ms, self._on_market_due)
         if self.emit_shocks:
             for ev in self.shock_events():

@@ -7,7 +7,9 @@ reused from :class:`rexnet.domain.market.MarketConfig`), plus::
     extends = "default"              # optional: start from a built-in scenario, then override
     [run]          units = 96, seed = 0, start_unit = (horizon), price_prior = 50.0
     [[population]] kind = "wind", count = 6, strategy = "target", capacity_kw = 4.0, ...
+                   group = "estate", attributes = {income = "low"}     # optional labels
     [[shocks]]     driver = "wind", first_unit = 40, last_unit = 50, factor = 0.4, at_s = 31500
+    [tariff]       flat = 250.0, tou = [{from_h = 0, to_h = 7, price = 180.0}, ...]  # optional
 
 With ``extends``, tables are merged key by key and arrays (``population``, ``shocks``) are
 replaced whole. Every table forbids unknown keys; a bad key or value raises
@@ -20,12 +22,14 @@ Built-in scenarios ship as package data in ``rexnet/scenarios/*.toml`` and load 
 from __future__ import annotations
 
 import json
+import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rexnet.domain.market import MarketConfig
 from rexnet.errors import InputError
@@ -49,7 +53,72 @@ class RunSection(_Model):
     price_prior: float = Field(50.0, gt=0)
 
 
-class _Group(_Model):
+# -- labels and tariffs (recorded for analysis; they do not change what agents do) ---------------
+_KEY = r"^[A-Za-z_][A-Za-z0-9_]{0,31}$"
+#: bounds of a population entry's attributes: they are copied into every member's
+#: ``agent_registered`` event
+MAX_ATTRIBUTES, MAX_TEXT = 16, 64
+
+
+class _Labelled(_Model):
+    """A population entry's ``group`` label (default: its kind) and ``attributes``.
+
+    Attributes are a small table of strings, integers, floats or booleans (e.g.
+    ``attributes = {income = "low", floor_area = 70}``): recorded in ``agent_registered``
+    and shown by the ``agents`` view, for grouping costs and penalties in analysis.
+    """
+
+    group: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
+
+    @field_validator("attributes")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if not re.match(_KEY, key):
+                raise ValueError(f"attribute name {key!r} must be an identifier of at most 32 characters")
+            if not isinstance(item, (str, int, float, bool)):  # (bool is an int)
+                raise ValueError(f"attribute {key} must be a string, a number or a boolean")
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                raise ValueError(f"attribute {key} is longer than {MAX_TEXT} characters")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"attribute {key} must be a finite number")
+        return value
+
+
+class TouPeriod(_Model):
+    """One time-of-use period: ``price`` (currency/MWh) for units starting in [from_h, to_h)."""
+
+    from_h: float = Field(ge=0, lt=24)
+    to_h: float = Field(gt=0, le=24)
+    price: float = Field(ge=0)
+
+
+class Tariff(_Model):
+    """``[tariff]``: retail prices a consumer's market cost is compared with (analysis only).
+
+    ``flat`` is one price for every unit; ``tou`` lists periods of the day, in order, that
+    cover 0..24 h exactly (a unit takes the price of the period its start time falls in).
+    """
+
+    flat: float | None = Field(None, ge=0)
+    tou: tuple[TouPeriod, ...] = Field((), max_length=48)
+
+    @model_validator(mode="after")
+    def _covers_the_day(self) -> Tariff:
+        if self.tou:
+            edges = [0.0] + [p.to_h for p in self.tou]
+            for i, period in enumerate(self.tou):
+                if period.from_h != edges[i] or period.to_h <= period.from_h:
+                    raise ValueError(f"tou[{i}] must start at {edges[i]:g} h and end after it")
+            if edges[-1] != 24:
+                raise ValueError("tou periods must cover the day up to 24 h")
+        if self.flat is None and not self.tou:
+            raise ValueError("give flat, tou or both")
+        return self
+
+
+class _Group(_Labelled):
     #: 0 switches a group off (handy in sweeps and overrides)
     count: int = Field(1, ge=0)
     strategy: Strategy = "target"
@@ -196,6 +265,7 @@ class Scenario(MarketConfig):
     run: RunSection = RunSection.model_validate({})
     population: tuple[Group, ...] = ()
     shocks: tuple[ShockSpec, ...] = ()
+    tariff: Tariff | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Canonical JSON-able form: every key present, keys sorted, decimals as strings."""
@@ -252,9 +322,16 @@ def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InputError(f"{source}: {where or '(top level)'}: {msg}{more}") from None
     try:
-        scenario.to_spec()
+        spec = scenario.to_spec()
     except ValueError as exc:  # keys that are valid alone but inconsistent together
         raise InputError(f"{source}: market: {exc}") from None
+    from rexnet.sim.registration import registration  # (it converts parameters to ledger integers)
+
+    for i, group in enumerate(scenario.population):
+        try:
+            registration(group, group.kind, spec, 0)
+        except InputError as exc:
+            raise InputError(f"{source}: population[{i}]: {exc}") from None
     return scenario
 
 

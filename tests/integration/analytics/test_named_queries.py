@@ -28,6 +28,18 @@ def test_the_library_has_the_documented_queries():
         "system_balance",
         "order_to_trade",
         "fork_diff",
+        # the metrics of docs/metrics.md (tests/integration/analytics/test_metrics.py)
+        "allocative_efficiency",
+        "efficiency_by_unit",
+        "gate_liquidity",
+        "fill_rate",
+        "uncertainty_premium",
+        "uncertainty_premium_by_unit",
+        "avoidable_dispatch",
+        "newsvendor_calibration",
+        "price_volatility",
+        "tariff_comparison",
+        "costs_by_group",
     }
 
 

@@ -59,7 +59,7 @@ def reference_scenario_file(folder: Path, params: dict, tag: str) -> Path:
         lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
     for group in groups:
         lines.append("[[population]]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in group.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in group.items() if v is not None]
     path = folder / f"ref-{tag}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 
 from rexnet.store import open_store
 from rexnet.store.engine import create_engine_for
-from rexnet.store.migrate import alembic_config, current_revision
+from rexnet.store.migrate import alembic_config, current_revision, head_revision
 from rexnet.sweep.ledger import SweepLedger
 from rexnet.sweep.schema import metadata
 
@@ -22,7 +22,7 @@ def test_migration_matches_the_sweep_metadata(db_url):
     engine = create_engine_for(db_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == "0004"
+            assert current_revision(conn) == head_revision()  # 0004 or later
             assert TABLES <= set(sa.inspect(conn).get_table_names())
             # the sweep tables are part of the ledger's metadata: compare all of it
             context = MigrationContext.configure(
@@ -40,7 +40,7 @@ def test_older_ledger_gets_the_tables(db_url):
             command.upgrade(alembic_config(conn), "0003")
         SweepLedger(engine)  # what every sweep command does first
         with engine.connect() as conn:
-            assert current_revision(conn) == "0004"
+            assert current_revision(conn) == head_revision()  # 0004 or later
             assert TABLES <= set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
