@@ -109,6 +109,32 @@ FROM s GROUP BY kind ORDER BY kind
 """
 
 
+#: over-reservation per group label of the agents view
+_OVER_BY_GROUP = """
+WITH s AS (
+    SELECT a.group_name, st.* FROM settlements st
+    JOIN agents a ON a.run_id = st.run_id AND a.agent = st.agent
+    WHERE st.run_id = $run AND st.agent <> 'system'
+)
+SELECT group_name,
+       SUM(GREATEST(-reserved - GREATEST(-realized, 0), 0)) FILTER (WHERE reserved < 0)
+           / NULLIF(SUM(CASE WHEN realized < 0 THEN -realized ELSE 0 END), 0) AS over_reservation
+FROM s GROUP BY group_name ORDER BY group_name
+"""
+
+#: cost per kWh consumed of agents with attribute income = "low" minus that of the other consumers
+_INCOME_GAP = """
+WITH s AS (
+    SELECT COALESCE(json_extract_string(a.attributes, '$.income') = 'low', false) AS low, st.*
+    FROM settlements st JOIN agents a ON a.run_id = st.run_id AND a.agent = st.agent
+    WHERE st.run_id = $run AND st.agent <> 'system' AND a.kind = 'household'
+), c AS (
+    SELECT low, -SUM(net_cash) / NULLIF(SUM(GREATEST(-realized, 0)), 0) AS per_unit FROM s GROUP BY low
+)
+SELECT (SELECT per_unit FROM c WHERE low) - (SELECT per_unit FROM c WHERE NOT low)
+"""
+
+
 def _by(sql: str, prefix: str = "") -> MetricFn:
     def read(ax: Any, run_id: str, ctx: Context) -> dict[str, float | None]:
         columns, rows = ax.rows(sql, {"run": run_id}, run=run_id)
@@ -116,10 +142,17 @@ def _by(sql: str, prefix: str = "") -> MetricFn:
         for row in rows:
             key = row[0]
             for name, value in zip(columns[1:], row[1:], strict=True):
-                out[f"{name}:{prefix}{key}"] = None if value is None else float(value)
+                out[f"{prefix}{name}:{key}"] = None if value is None else float(value)
         return out
 
     return read
+
+
+def _income_gap(ax: Any, run_id: str, ctx: Context) -> dict[str, float | None]:
+    # cash per meter-unit x unit of consumption -> per kWh: divide by the unit's hours
+    value = _scalar(ax, run_id, _INCOME_GAP)
+    hours = _scalar(ax, run_id, f"SELECT {_HOURS}")
+    return {"income_gap": None if value is None or not hours else value / hours}
 
 
 def _affected_vwap(ax: Any, run_id: str, ctx: Context) -> dict[str, float | None]:
@@ -139,6 +172,26 @@ def _affected_deficit(ax: Any, run_id: str, ctx: Context) -> dict[str, float | N
         "WHERE run_id = $run AND agent <> 'system' AND unit BETWEEN $first AND $last"
     )
     return {"affected_deficit_kwh": _scalar(ax, run_id, sql, {"first": first, "last": last})}
+
+
+def _named(query: str, keys: tuple[str, ...] = (), prefix: str = "") -> MetricFn:
+    """A named query of :mod:`rexnet.analytics.metrics` as metrics: every numeric column of every
+    row, named ``column`` (one-row queries) or ``column:KEY`` with the row's key columns."""
+
+    def read(ax: Any, run_id: str, ctx: Context) -> dict[str, float | None]:
+        columns, rows = ax.named_rows(query, run_id)
+        out: dict[str, float | None] = {}
+        for row in rows:
+            record = dict(zip(columns, row, strict=True))
+            label = "/".join(str(record[k]) for k in keys)
+            for column, value in record.items():
+                if column in keys or isinstance(value, str):
+                    continue
+                name = f"{prefix}{column}" + (f":{label}" if keys else "")
+                out[name] = None if value is None else float(value)
+        return out
+
+    return read
 
 
 METRICS: dict[str, Metric] = {
@@ -205,6 +258,56 @@ METRICS: dict[str, Metric] = {
             "over-reservation (reserved consumption beyond realized, per kWh consumed)",
             "currency/kWh, currency, share",
             _by(_BY_TYPE),
+        ),
+        Metric(
+            "by_group",
+            "per group label of the agents view (group_name): consumers' cost per kWh, what the "
+            "flat and time-of-use tariffs would have charged per kWh, penalties (costs_by_group)",
+            "currency/kWh, currency",
+            _named("costs_by_group", ("group_name",), "group."),
+        ),
+        Metric(
+            "over_reservation_by_group",
+            "reserved consumption beyond realized consumption, per kWh consumed, per group label",
+            "share",
+            _by(_OVER_BY_GROUP, "group."),
+        ),
+        Metric(
+            "income_gap",
+            'households\' cost per kWh consumed: those with attribute income = "low" minus the others '
+            "(per kW-unit of consumption, so a ratio of the two groups' average prices)",
+            "currency/kWh",
+            _income_gap,
+        ),
+        Metric(
+            "efficiency",
+            "allocative efficiency of the agents with values and costs (allocative_efficiency)",
+            "share",
+            _named("allocative_efficiency"),
+        ),
+        Metric(
+            "gate_liquidity",
+            "no_liquidity rate, volume share near the gate and depth at the gate (gate_liquidity)",
+            "share, kW",
+            _named("gate_liquidity"),
+        ),
+        Metric(
+            "uncertainty_premium",
+            "consumers' VWAP minus the perfect-foresight clearing price (uncertainty_premium)",
+            "currency/MWh",
+            _named("uncertainty_premium"),
+        ),
+        Metric(
+            "avoidable_dispatch",
+            "dispatchable output while renewables were dumped, and its cost (avoidable_dispatch)",
+            "kWh, currency",
+            _named("avoidable_dispatch"),
+        ),
+        Metric(
+            "fill_rate",
+            "share of realized consumption and production covered by reservations (fill_rate)",
+            "share",
+            _named("fill_rate", ("group_name",), "fill."),
         ),
         Metric(
             "affected_vwap",

@@ -92,10 +92,22 @@ def build_sweep(spec: ExperimentSpec, scale: Scale, seeds: list[int], folder: Pa
 
 
 def known_at_s(shock: dict[str, Any], unit_seconds: int) -> float:
-    """When a shock becomes known (the fork time): ``at_s``, or ``notice_s`` before its first unit."""
-    if "notice_s" in shock:
-        return max(0.0, shock["first_unit"] * unit_seconds - float(shock["notice_s"]))
-    return float(shock.get("at_s", 0.0))
+    """When a shock becomes known (the fork time): ``at_s``, or ``notice_s`` before its first unit.
+
+    Raises:
+        InputError: the shock is not a valid ``[[shocks]]`` table (named).
+    """
+    from pydantic import ValidationError
+
+    from rexnet.sim.scenario import ShockSpec
+
+    try:
+        spec = ShockSpec.model_validate(shock)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"treatments.shock.{where}: {err['msg']}") from None
+    return spec.known_at_s(unit_seconds)
 
 
 def run_experiment(
@@ -122,6 +134,8 @@ def run_experiment(
     bad = [p for p in sweep.points if p.error]
     if bad:
         raise InputError(f"experiment {spec.name}: {bad[0].key}: {bad[0].error}")
+    for treatment in spec.treatments:  # a bad shock is bad input before anything runs
+        known_at_s(treatment.shock, sweep.base.market.unit_seconds)
     result = Result(spec, scale, seed_list, sweep.name)
 
     def sweep_progress(done: int, total: int) -> None:

@@ -91,7 +91,7 @@ class SweepSpec:
     def record(self) -> dict[str, Any]:
         """The canonical description stored in ``sweeps.spec`` (what re-running must match)."""
         # the grid as [key, values] pairs: its key order makes the point keys, so it is kept
-        record = {
+        record: dict[str, Any] = {
             "scenario": self.base.to_record(),
             "grid": [[k, v] for k, v in self.grid.items()],
             "set": self.sets,
