@@ -3,11 +3,17 @@
 One :class:`Analytics` wraps one ledger URL. Sessions (DuckDB connections) are opened lazily,
 one per run restriction, and closed with the object. Every user statement goes through
 :func:`rexnet.analytics.guard.check_read_only` before it runs.
+
+Sessions read the columnar mirror (:mod:`rexnet.analytics.mirror`), refreshed once when the first
+session opens, unless it is switched off (``mirror="off"``, env ``REXNET_MIRROR=off``, the CLI's
+``--no-mirror``) or cannot exist here, in which case they scan the ledger itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,15 +45,50 @@ class Analytics:
             ax.named("system_balance", "demo")
     """
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(
+        self, db_url: str, *, mirror: str | None = None, notify: Callable[[str], None] | None = None
+    ) -> None:
         from rexnet.store import open_store
         from rexnet.store.engine import parse_url
 
+        self.mirror_mode = _mirror_mode(mirror)
         # checks reachability; a read-only SQLite ledger is opened without writing anything, an
         # out-of-date writable one is migrated (the views need revision 0003)
         self.store = open_store(db_url, read_only=True)
         self.url = parse_url(db_url)
         self._sessions: dict[tuple[str, ...] | None, duckdb.DuckDBPyConnection] = {}
+        self._notify = notify or logging.getLogger(__name__).warning
+        self._mirror: str | None = None
+        self._mirror_tried = False
+
+    @property
+    def uses_mirror(self) -> bool:
+        """Whether the sessions read the columnar mirror (refreshing it on first use)."""
+        return self._mirror_file() is not None
+
+    def _mirror_file(self) -> str | None:
+        """The refreshed mirror's path, or None: scan the ledger (mode ``off`` or no mirror here)."""
+        if self._mirror_tried:
+            return self._mirror
+        self._mirror_tried = True
+        if self.mirror_mode == "off":
+            return None
+        from rexnet.analytics import mirror
+
+        try:
+            if self.url.get_backend_name() == "sqlite" and self.url.database in (None, "", ":memory:"):
+                raise mirror.MirrorUnavailable("an in-memory ledger has no mirror")
+            mirror.refresh(self.url, notify=self._notify)
+            self._mirror = str(mirror.mirror_path(self.url))
+        except mirror.MirrorUnavailable as error:
+            self._mirror_unavailable(str(error))
+        return self._mirror
+
+    def _mirror_unavailable(self, reason: str) -> None:
+        self._mirror = None
+        if self.mirror_mode == "require":
+            raise AnalyticsError(f"the analytics mirror cannot be used: {reason}")
+        self._notify(f"the analytics mirror cannot be used ({reason}): reading the ledger directly")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -72,8 +113,17 @@ class Analytics:
         key = None if runs is None else tuple(sorted(set(runs)))
         con = self._sessions.get(key)
         if con is None:
-            con = self._sessions[key] = engine.connect(self.url, runs=key)
+            con = self._sessions[key] = self._connect(key)
         return con
+
+    def _connect(self, runs: Sequence[str] | None, *, locked: bool = True) -> duckdb.DuckDBPyConnection:
+        mirror = self._mirror_file()
+        if mirror is not None:
+            try:
+                return engine.connect(self.url, runs=runs, locked=locked, mirror=mirror)
+            except AnalyticsError as error:  # e.g. locked by another process's refresh meanwhile
+                self._mirror_unavailable(str(error).removeprefix("cannot open the ledger in DuckDB: "))
+        return engine.connect(self.url, runs=runs, locked=locked)
 
     # -- queries -----------------------------------------------------------------------------------
     def rows(
@@ -137,7 +187,7 @@ class Analytics:
         info = self.run(run)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        con = engine.connect(self.url, runs=[info.run_id], locked=False)
+        con = self._connect([info.run_id], locked=False)
         written = []
         try:
             for view in views:
@@ -153,3 +203,16 @@ class Analytics:
         finally:
             engine.close(con)
         return written
+
+
+#: values of ``Analytics(mirror=...)`` and of the env variable ``REXNET_MIRROR``
+MIRROR_MODES = ("auto", "off", "require")
+
+
+def _mirror_mode(mode: str | None) -> str:
+    """``auto`` (the mirror where it can exist), ``off`` (scan the ledger) or ``require`` (fail if
+    the mirror cannot be used: for tests and benchmarks); default: env ``REXNET_MIRROR`` or auto."""
+    value = (mode or os.environ.get("REXNET_MIRROR") or "auto").strip().lower()
+    if value not in MIRROR_MODES:
+        raise AnalyticsError(f"mirror mode {value!r} is not one of {', '.join(MIRROR_MODES)} (REXNET_MIRROR)")
+    return value

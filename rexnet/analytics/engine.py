@@ -209,7 +209,7 @@ def scrub(message: str, url: sa.URL) -> str:
 
 
 def connect(
-    url: sa.URL, *, runs: Sequence[str] | None = None, locked: bool = True
+    url: sa.URL, *, runs: Sequence[str] | None = None, locked: bool = True, mirror: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB session over the ledger at ``url`` (already migrated) with the catalogue views.
 
@@ -218,6 +218,8 @@ def connect(
         runs: restrict every view to these run ids (their ancestors' events are still inherited).
         locked: disable external access and lock the configuration (user SQL); ``False`` only for
             RexNet's own statements that write files (Parquet export).
+        mirror: path of an up-to-date columnar mirror of this ledger
+            (:mod:`rexnet.analytics.mirror`): attached READ_ONLY as ``ledger`` instead of the ledger.
 
     Raises:
         AnalyticsError: missing extension, in-memory SQLite ledger, or DuckDB cannot attach.
@@ -227,9 +229,19 @@ def connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     try:
-        prefix = attach_ledger(con, url)
+        if mirror is not None:
+            con.execute(f"ATTACH {quote(mirror)} AS ledger (READ_ONLY)")  # a DuckDB file
+            prefix = "ledger"
+        else:
+            prefix = attach_ledger(con, url)
         dialect = _dialect(con, prefix, runs)
-        for statement in create_statements(dialect):
+        if mirror is not None:
+            from rexnet.analytics.mirror import view_statements
+
+            statements = view_statements(dialect)
+        else:
+            statements = create_statements(dialect)
+        for statement in statements:
             con.execute(statement)
         con.execute(f"CREATE VIEW event_log AS SELECT * FROM {dialect.log} WHERE {_only(dialect)}")
         con.execute(AGENT_TYPE_MACRO)
@@ -237,7 +249,10 @@ def connect(
             lock_session(con)
     except duckdb.Error as error:
         close(con)
-        raise AnalyticsError(f"cannot open the ledger in DuckDB: {scrub(first_line(error), url)}") from None
+        message = scrub(first_line(error), url)
+        if mirror is not None:
+            message = message.replace(mirror, "<mirror>")
+        raise AnalyticsError(f"cannot open the ledger in DuckDB: {message}") from None
     except BaseException:
         close(con)
         raise
