@@ -76,8 +76,6 @@ class Analytics:
         from rexnet.analytics import mirror
 
         try:
-            if self.url.get_backend_name() == "sqlite" and self.url.database in (None, "", ":memory:"):
-                raise mirror.MirrorUnavailable("an in-memory ledger has no mirror")
             mirror.refresh(self.url, notify=self._notify)
             self._mirror = str(mirror.mirror_path(self.url))
         except mirror.MirrorUnavailable as error:

@@ -208,6 +208,8 @@ def refresh(
     from rexnet.analytics import engine
 
     start = time.perf_counter()
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        raise MirrorUnavailable("an in-memory ledger has no mirror")
     path = path or mirror_path(url)
     warn = notify or (lambda _msg: None)
     if rebuild:

@@ -1,9 +1,37 @@
-"""Fixtures of the analytics tests (the runs are described in ``analytics_helpers``)."""
+"""Fixtures of the analytics tests (the runs are described in ``analytics_helpers``).
+
+Every test that reads through DuckDB runs twice: over the columnar mirror (``REXNET_MIRROR=require``:
+a test fails rather than silently falling back to the scanner) and over the ledger itself
+(``REXNET_MIRROR=off``), so both paths give the same answers to the same assertions.
+"""
 
 from __future__ import annotations
 
 import pytest
 from analytics_helpers import ingest, make_fork
+
+_MODES = {"mirror": "require", "scanner": "off", "auto": "auto"}
+
+
+def pytest_generate_tests(metafunc):
+    if "analytics_path" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rpartition(".")[2]
+        if module.startswith("test_mirror"):
+            paths = ["auto"]  # the mirror's own tests choose their path per call
+        elif module == "test_views_sqlite":
+            paths = ["scanner"]  # reads the ledger with sqlite3 only
+        else:
+            paths = ["mirror", "scanner"]
+        metafunc.parametrize("analytics_path", paths, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def analytics_path(request, monkeypatch, tmp_path_factory):
+    """``mirror``, ``scanner`` (or ``auto``): how ``Analytics`` and the CLI read the ledger here."""
+    monkeypatch.setenv("REXNET_MIRROR", _MODES[request.param])
+    # mirrors of PostgreSQL ledgers are cache files: keep them out of the home folder
+    monkeypatch.setenv("REXNET_MIRROR_DIR", str(tmp_path_factory.mktemp("mirrors")))
+    return request.param
 
 
 @pytest.fixture
