@@ -64,8 +64,10 @@ FORMAT = "rexnet-mirror/1"
 DECODED_HISTORY = "event_history_decoded"
 _LOG = "mirror_log"
 _COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
-#: copy at most this many ``(run, seq)`` anchors per ledger query
+#: check at most this many ``(run, seq)`` anchors per ledger query
 _BATCH = 200
+#: copy (and commit) at most this many events of a run at a time
+_CHUNK = 500_000
 
 Notify = Callable[[str], None]
 
@@ -243,12 +245,15 @@ def refresh(
                 "`rexnet mirror --rebuild` accepts it)"
             )
         _check_anchors(source, state)
+        con.execute("COMMIT")
         schema = _json_schema(fields)
         for run, (low, head) in sorted(heads.items()):
             current = state.get(run) or _RunState(low, None, 0, 0)
-            if head > current.seq:
-                summary.copied[run] = _copy(con, source, run, current, head, schema)
-        con.execute("COMMIT")
+            while head > current.seq:  # in chunks, each committed: bounded memory, kept progress
+                con.execute("BEGIN TRANSACTION")
+                current = _copy(con, source, run, current, min(head, current.seq + _CHUNK), schema)
+                con.execute("COMMIT")
+                summary.copied[run] = current.rows - (state[run].rows if run in state else 0)
     except duckdb.Error as error:
         _rollback(con)
         message = engine.first_line(error).replace(str(path), "<mirror>")
@@ -377,28 +382,29 @@ def _check_anchors(source: _Source, state: dict[str, _RunState]) -> None:
 
 
 def _copy(
-    con: duckdb.DuckDBPyConnection, source: _Source, run: str, state: _RunState, head: int, schema: str
-) -> int:
-    """Append run's stored events ``state.seq < seq <= head``, decoded; update its record."""
+    con: duckdb.DuckDBPyConnection, source: _Source, run: str, state: _RunState, upto: int, schema: str
+) -> _RunState:
+    """Append run's stored events ``state.seq < seq <= upto``, decoded; its new record."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE mirror_new AS SELECT {_COLUMNS}, from_json(payload, {quote(schema)})"
-        f" AS doc FROM {source.rows(run, state.seq, head)}"
+        f"INSERT INTO {_LOG} SELECT {_COLUMNS}, from_json(payload, {quote(schema)}) AS doc"
+        f" FROM {source.rows(run, state.seq, upto)}"
     )
     count, low, high, head_hash, checksum = con.execute(
-        f"SELECT COUNT(*), MIN(seq), MAX(seq), arg_max(hash, seq), {_CHECKSUM} FROM mirror_new"
+        f"SELECT COUNT(*), MIN(seq), MAX(seq), arg_max(hash, seq), {_CHECKSUM} FROM {_LOG}"
+        " WHERE run_id = ? AND seq > ?",
+        [run, state.seq],
     ).fetchone()  # type: ignore[misc]
-    if (count, low, high) != (head - state.seq, state.seq + 1, head):
+    if (count, low, high) != (upto - state.seq, state.seq + 1, upto):
         raise MirrorMismatch(
-            f"run {run}: the ledger holds {count} events between seq {state.seq + 1} and {head}, "
-            f"not {head - state.seq} (see `rexnet audit`)"
+            f"run {run}: the ledger holds {count} events between seq {state.seq + 1} and {upto}, "
+            f"not {upto - state.seq} (see `rexnet audit`)"
         )
-    con.execute(f"INSERT INTO {_LOG} SELECT * FROM mirror_new ORDER BY seq")
+    new = _RunState(upto, head_hash, state.rows + count, state.checksum + int(checksum))
     con.execute(
         "INSERT OR REPLACE INTO mirror_runs VALUES (?, ?, ?, ?, ?)",
-        [run, head, head_hash, state.rows + count, state.checksum + int(checksum)],
+        [run, new.seq, new.hash, new.rows, new.checksum],
     )
-    con.execute("DROP TABLE mirror_new")
-    return int(count)
+    return new
 
 
 class _Source:
