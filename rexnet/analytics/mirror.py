@@ -385,6 +385,8 @@ def _copy(
     con: duckdb.DuckDBPyConnection, source: _Source, run: str, state: _RunState, upto: int, schema: str
 ) -> _RunState:
     """Append run's stored events ``state.seq < seq <= upto``, decoded; its new record."""
+    # rows stay in seq order (the ledger's key order): grouping them by type would let DuckDB skip
+    # row groups of other types, but queries without ORDER BY would then list events out of order
     con.execute(
         f"INSERT INTO {_LOG} SELECT {_COLUMNS}, from_json(payload, {quote(schema)}) AS doc"
         f" FROM {source.rows(run, state.seq, upto)}"

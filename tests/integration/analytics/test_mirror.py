@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from analytics_helpers import FORK_COMMANDS, ingest, invoke, make_fork
 
-from rexnet.analytics import Analytics
+from rexnet.analytics import Analytics, AnalyticsError
 from rexnet.analytics.catalogue import RUN_VIEWS
 from rexnet.analytics.mirror import MirrorMismatch, mirror_path, refresh
 from rexnet.domain.codec import chain_hash
@@ -215,8 +215,8 @@ def test_a_ledger_rewritten_after_it_was_mirrored_is_a_failed_check(lineage):
     result = invoke(url, "sql", "SELECT SUM(net_cash) FROM settlements")
     assert result.exit_code == 1, result.output
     assert f"run {parent}" in result.output and "changed" in result.output
-    with pytest.raises(MirrorMismatch):
-        Analytics(url, mirror="require").rows("SELECT 1")
+    with Analytics(url, mirror="require") as ax, pytest.raises(MirrorMismatch):
+        ax.rows("SELECT 1")
     # the scanner still reads the ledger as it now is; --rebuild accepts it
     assert invoke(url, "sql", "SELECT COUNT(*) FROM trades", "--no-mirror").exit_code == 0
     rebuilt = invoke(url, "mirror", "--rebuild")
@@ -283,8 +283,8 @@ def test_where_the_mirror_cannot_be_written_the_scanner_answers(ledger):
     assert str(file_of(url)) not in notes[0]
     result = invoke(url, "sql", "SELECT 1", "--format", "json")
     assert result.exit_code == 0 and "Warning: the analytics mirror cannot be used" in result.stderr
-    with pytest.raises(Exception, match="mirror cannot be used"):
-        Analytics(url, mirror="require").rows("SELECT 1")
+    with Analytics(url, mirror="require") as ax, pytest.raises(AnalyticsError, match="mirror cannot be used"):
+        ax.rows("SELECT 1")
 
 
 @pytest.mark.pg
