@@ -117,9 +117,11 @@ class Analytics:
     def _connect(self, runs: Sequence[str] | None, *, locked: bool = True) -> duckdb.DuckDBPyConnection:
         mirror = self._mirror_file()
         if mirror is not None:
+            from rexnet.analytics.mirror import MirrorUnavailable
+
             try:
                 return engine.connect(self.url, runs=runs, locked=locked, mirror=mirror)
-            except AnalyticsError as error:  # e.g. locked by another process's refresh meanwhile
+            except (AnalyticsError, MirrorUnavailable) as error:  # e.g. locked by a refresh meanwhile
                 self._mirror_unavailable(str(error).removeprefix("cannot open the ledger in DuckDB: "))
         return engine.connect(self.url, runs=runs, locked=locked)
 

@@ -291,7 +291,10 @@ def _remove(path: Path) -> None:
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
     """The mirror opened for writing; a file DuckDB cannot read (not ours, damaged) is replaced."""
     config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    if not os.access(path.parent if path.parent.exists() else path.parent.parent, os.W_OK):
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folders still to create go in the nearest one that exists
+    if not os.access(folder, os.W_OK):
         raise MirrorUnavailable("the mirror's folder is not writable")
     for attempt in range(2):
         try:

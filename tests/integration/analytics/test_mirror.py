@@ -305,3 +305,19 @@ def test_read_only_mirror_folder_falls_back_to_the_scanner(pg_url, tmp_path):
     assert json.loads(done.stdout) == [{"n": 1}]
     assert "reading the ledger directly" in done.stderr and str(folder) not in done.stderr
     assert not (folder / "mirrors").exists()
+
+
+def test_a_view_added_to_the_catalogue_works_over_the_mirror_unedited(forked, monkeypatch):
+    """A new view reading new payload fields: the mirror decodes them (rebuilding itself)."""
+    from rexnet.analytics import catalogue
+
+    url, parent, fork = forked
+    snapshot(url, "require")  # a mirror made before the view existed
+    view = catalogue._typed("run_completed", [("events", catalogue.INT), ("head_hash", catalogue.TEXT)])
+    monkeypatch.setitem(catalogue.VIEWS, "completions", view)
+    tables = ("completions", "trades")
+    mirrored = snapshot(url, "require", tables=tables)
+    assert mirrored == snapshot(url, "off", tables=tables)
+    rows = mirrored["completions"][1]
+    assert {row[0] for row in rows} == {parent}  # the ingest recorded run_completed; the test fork did not
+    assert all(len(row[4]) == 64 and row[3] > 0 for row in rows)  # decoded: the hash text, the count
