@@ -264,7 +264,7 @@ def refresh(
         _rollback(con)
         raise
     finally:
-        con.close()
+        engine.close(con)
     try:
         _seal_path(path).write_text(json.dumps(_file_state(path)))
     except OSError:
@@ -425,7 +425,11 @@ class _Source:
         self.con = con
         self.pg = url.get_backend_name() != "sqlite"
         if self.pg:
-            con.execute(f"ATTACH {quote(engine._libpq_url(url))} AS src (TYPE postgres, READ_ONLY)")
+            # the password reaches libpq through the engine's private passfile, never the ATTACH
+            passfile = engine._passfile(url)
+            if passfile is not None:
+                engine._on_close(con, engine._remove, passfile)
+            con.execute(f"ATTACH {quote(engine._libpq_url(url, passfile))} AS src (TYPE postgres, READ_ONLY)")
             row = con.execute("SELECT * FROM postgres_query('src', 'SELECT current_schema()')").fetchone()
             self.runs = "src." + engine._ident(row[0] if row else "public") + ".runs"
         else:
