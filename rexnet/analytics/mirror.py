@@ -102,7 +102,7 @@ def decoded_fields() -> list[tuple[str, str]]:
     catalogue.render(recorder)
     types: dict[str, str] = {}
     for name, kind in recorder.seen:
-        duck = "VARCHAR" if kind == TEXT else "BIGINT"
+        duck = {TEXT: "VARCHAR", "json": "JSON"}.get(kind, "BIGINT")  # as Dialect.source types them
         if types.setdefault(name, duck) != duck:
             raise MirrorUnavailable(f"the views read payload field {name} as two types")
     return sorted(types.items())

@@ -18,7 +18,7 @@ def pytest_generate_tests(metafunc):
         module = metafunc.module.__name__.rpartition(".")[2]
         if module.startswith("test_mirror"):
             paths = ["auto"]  # the mirror's own tests choose their path per call
-        elif module == "test_views_sqlite":
+        elif module in ("test_views_sqlite", "test_metrics"):  # test_metrics: module-scoped runs
             paths = ["scanner"]  # reads the ledger with sqlite3 only
         else:
             paths = ["mirror", "scanner"]
@@ -45,3 +45,14 @@ def forked(ledger):
     """``(url, parent_id, fork_id)``."""
     url, parent = ledger
     return url, parent, make_fork(url, parent)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_path(request):
+    """test_metrics keeps one Analytics open for the module and records a run after it opened:
+    the mirror is refreshed once per Analytics, so that module reads the ledger (scanner)."""
+    patch = pytest.MonkeyPatch()
+    if request.module.__name__.endswith("test_metrics"):
+        patch.setenv("REXNET_MIRROR", "off")
+    yield
+    patch.undo()
