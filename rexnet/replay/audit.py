@@ -86,11 +86,14 @@ def audit_run(store: Any, run: Any, *, digest: Any = None, limit: int = 10) -> A
     bad = check_chain(store, run)
     if bad is not None:
         kind = _type_at(store, run, bad)
+        if bad > run.head_seq:
+            why = f"stored {kind} past the run's recorded head (seq {run.head_seq})"
+        elif kind is None:
+            why = "missing"
+        else:
+            why = f"stored {kind}: its hash does not match its bytes, the chain or the run's head"
         return _failed(
-            run,
-            bad,
-            f"hash chain broken at seq {bad}{f' ({kind})' if kind else ''}",
-            [f"seq {bad}: stored hash does not match the event's bytes, or the run's head"],
+            run, bad, f"hash chain broken at seq {bad}{f' ({kind})' if kind else ''}", [f"seq {bad}: {why}"]
         )
     checks = ["hash chain intact"]
     if digest is not None:
