@@ -6,22 +6,27 @@ Revises: 0004
 0001 refuses changing or deleting events, but an INSERT was free: anyone with write access could
 append a chained ``trade`` after a run's ``run_completed`` and move the head forward (which the
 head trigger allows), or add rows under a run id that does not exist. From this revision on the
-database refuses, for every row inserted into ``event_log``:
+database refuses, for rows inserted into ``event_log``:
 
 * a row whose run does not exist. The foreign key of 0001 says so already, but SQLite enforces
   foreign keys only on connections that ask for them (``PRAGMA foreign_keys``); a trigger holds
-  on every connection. (PostgreSQL always enforces the key, so it needs no trigger for this.)
-* a row after the run's ``run_completed`` (a completed log is closed for good), and a row whose
-  seq is below the run's highest (events are appended in seq order; honest writers never leave a
-  gap to fill later).
+  on every connection. (PostgreSQL always enforces the key.)
+* a row after the run's ``run_completed``: a completed log is closed for good;
+* a row out of order: a negative seq, or a seq below the run's highest. Honest writers append
+  each run's events densely, in seq order, so a gap is never theirs to fill.
 
 and, for an UPDATE of ``runs``, moving the head of a run whose log ends with ``run_completed``.
 
-Each check is one primary-key lookup (the run's last row is the end of its ``(run_id, seq)``
-range), so an append stays linear in the number of rows. Someone who can drop triggers (SQLite)
-or set ``session_replication_role = replica`` (PostgreSQL) gets past all of this; ``rexnet
-audit`` and the keyed digests of ``rexnet digest`` are the answer to that attacker (README,
-"Threat model").
+Appends are the ledger's hot loop, so the checks are shaped for it. On SQLite (row triggers
+only) a row costs one primary-key lookup in ``runs`` and one seek to the end of the run's
+``(run_id, seq)`` range. On PostgreSQL the check runs once per statement (a writer's batch is one
+``COPY``) over the statement's new rows (a transition table): per run, the new seqs must be
+dense and above every older row, and neither the row before them nor any but the last of them
+may be ``run_completed``.
+
+Someone who can drop triggers (SQLite) or set ``session_replication_role = replica``
+(PostgreSQL) gets past all of this; ``rexnet audit`` and the keyed digests of ``rexnet digest``
+answer that attacker (README, "Threat model").
 
 The SQL is written out here (a migration is history: it never imports live code).
 """
@@ -40,9 +45,6 @@ CLOSED_MESSAGE = "events are append-only: the log of a run is closed after run_c
 ORDER_MESSAGE = "events are append-only: the events of a run are appended in seq order"
 HEAD_MESSAGE = "runs: the head of a completed run cannot move"
 
-#: the run's last stored row (``NEW`` is the row being inserted or the runs row being updated)
-_LAST = "SELECT seq, type FROM event_log WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1"
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
@@ -52,16 +54,23 @@ def upgrade() -> None:
 
 
 def _sqlite() -> None:
+    # one statement (RAISE inside CASE), and the run's last row sought once per insert
     op.execute(
         f"""
         CREATE TRIGGER event_log_append_guard BEFORE INSERT ON event_log
         BEGIN
-            SELECT RAISE(ABORT, '{NO_RUN_MESSAGE}')
-            WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = NEW.run_id);
-            SELECT RAISE(ABORT, '{CLOSED_MESSAGE}')
-            FROM ({_LAST}) AS last WHERE last.type = 'run_completed';
-            SELECT RAISE(ABORT, '{ORDER_MESSAGE}')
-            FROM ({_LAST}) AS last WHERE last.seq > NEW.seq;
+            SELECT CASE
+                WHEN NOT EXISTS (SELECT 1 FROM runs WHERE run_id = NEW.run_id)
+                    THEN RAISE(ABORT, '{NO_RUN_MESSAGE}')
+                WHEN NEW.seq < 0 THEN RAISE(ABORT, '{ORDER_MESSAGE}')
+                ELSE (
+                    SELECT CASE
+                        WHEN type = 'run_completed' THEN RAISE(ABORT, '{CLOSED_MESSAGE}')
+                        WHEN seq > NEW.seq THEN RAISE(ABORT, '{ORDER_MESSAGE}')
+                    END
+                    FROM event_log WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1
+                )
+            END;
         END
         """
     )
@@ -70,7 +79,8 @@ def _sqlite() -> None:
         CREATE TRIGGER runs_completed_head BEFORE UPDATE OF head_seq, head_hash, events ON runs
         WHEN (NEW.head_seq IS NOT OLD.head_seq OR NEW.head_hash IS NOT OLD.head_hash
               OR NEW.events IS NOT OLD.events)
-             AND EXISTS (SELECT 1 FROM ({_LAST}) AS last WHERE last.type = 'run_completed')
+             AND (SELECT type FROM event_log WHERE run_id = OLD.run_id
+                  ORDER BY seq DESC LIMIT 1) = 'run_completed'
         BEGIN
             SELECT RAISE(ABORT, '{HEAD_MESSAGE}');
         END
@@ -83,26 +93,40 @@ def _postgresql() -> None:
     op.execute(
         f"""
         CREATE FUNCTION rexnet_event_log_append_guard() RETURNS trigger LANGUAGE plpgsql AS $body$
-        DECLARE
-            last_seq bigint;
-            last_type text;
         BEGIN
-            SELECT seq, type INTO last_seq, last_type FROM event_log
-            WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1;
-            IF last_type = 'run_completed' THEN
+            -- per run of the statement's rows: its first and last new seq, their number, and
+            -- the first new run_completed
+            IF EXISTS (
+                SELECT 1 FROM (
+                    SELECT run_id, min(seq) AS lo, max(seq) AS hi,
+                           min(seq) FILTER (WHERE type = 'run_completed') AS closing
+                    FROM new_rows GROUP BY run_id
+                ) AS batch
+                WHERE batch.closing < batch.hi
+                   OR (SELECT type FROM event_log AS e WHERE e.run_id = batch.run_id AND e.seq < batch.lo
+                       ORDER BY e.seq DESC LIMIT 1) = 'run_completed'
+            ) THEN
                 RAISE EXCEPTION '{CLOSED_MESSAGE}' USING ERRCODE = 'restrict_violation';
             END IF;
-            IF last_seq > NEW.seq THEN
+            IF EXISTS (
+                SELECT 1 FROM (
+                    SELECT run_id, min(seq) AS lo, max(seq) AS hi, count(*) AS n
+                    FROM new_rows GROUP BY run_id
+                ) AS batch
+                WHERE batch.lo < 0 OR batch.hi - batch.lo + 1 <> batch.n
+                   OR (SELECT max(seq) FROM event_log AS e WHERE e.run_id = batch.run_id) > batch.hi
+            ) THEN
                 RAISE EXCEPTION '{ORDER_MESSAGE}' USING ERRCODE = 'restrict_violation';
             END IF;
-            RETURN NEW;
+            RETURN NULL;
         END
         $body$
         """
     )
     op.execute(
-        "CREATE TRIGGER event_log_append_guard BEFORE INSERT ON event_log "
-        "FOR EACH ROW EXECUTE FUNCTION rexnet_event_log_append_guard()"
+        "CREATE TRIGGER event_log_append_guard AFTER INSERT ON event_log "
+        "REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION rexnet_event_log_append_guard()"
     )
     op.execute(
         f"""

@@ -32,11 +32,19 @@ from rexnet.errors import InputError
     default=None,
     help="Create a new random key in this file (mode 0600; never overwritten) and exit.",
 )
+@click.option(
+    "--alg",
+    type=click.Choice(["hmac-sha256", "ed25519"]),
+    default="hmac-sha256",
+    show_default=True,
+    help="Kind of key --new-key makes; ed25519 also writes FILE.pub, enough to check digests.",
+)
 @click.pass_obj
 def digest(
-    state, run_ref: str | None, key_file: str | None, out_file: str | None, new_key_file: str | None
+    state, run_ref: str | None, key_file: str | None, out_file: str | None, new_key_file: str | None, alg: str
 ) -> None:
-    """Write a keyed digest (HMAC-SHA256) of RUN's head: run id, seq, head hash, event count.
+    """Write a keyed digest of RUN's head (run id, seq, head hash, event count): HMAC-SHA256, or
+    an Ed25519 signature with a PEM private key.
 
     Keep the digest and the key away from the database: `rexnet audit RUN --digest FILE --key KEY`
     later proves the log still extends this head unchanged (truncation, rewrites and replaced
@@ -47,8 +55,10 @@ def digest(
     if new_key_file is not None:
         if run_ref is not None or out_file is not None:
             raise InputError("--new-key FILE only creates a key: give no RUN and no --out")
+        made = new_key(new_key_file, alg=alg)
+        public = f" (public key: {new_key_file}.pub)" if alg == "ed25519" else ""
         click.echo(
-            f"key {new_key(new_key_file)} written to {new_key_file} (mode 0600): keep it away from the ledger"
+            f"{alg} key {made} written to {new_key_file} (mode 0600){public}: keep it away from the ledger"
         )
         return
     if run_ref is None:

@@ -11,15 +11,16 @@ The checks, in order (the first that fails is the one named):
 3. **Re-execution**: the exchange is run again over the run's stored inputs (scenario + seed, or
    an ingest's command stream), with :class:`~rexnet.replay.rerun.Rerun`, the machinery of
    ``replay --verify``; every regenerated event's hash is compared with the stored one as the log
-   is read in chunks. A forged trade, a re-chained edit of an order or a swap of two events is
-   named at the first seq where the stored history and its re-execution part (the events after
-   it are derived from it and are not listed). The same stream feeds the settlement
-   recomputation of :class:`~rexnet.settlement.audit.SettlementAuditor` (reservations from
-   trades, settlements from reservations and realizations, conservation), which details what a
-   forged settlement row got wrong, and the check of every ``run_completed`` statement (head hash
-   and event count as the chain has them). Memory is bounded by the open state of the market
-   and of the unsettled units, never by the length of the history.
-4. **The closing**: a run whose status is ``completed`` must end with ``run_completed``.
+   is read in chunks, so memory is bounded by the open state of the market, never by the length
+   of the history. A forged trade, a re-chained edit of an order, a swap of two events or an
+   appended tail is named at the first seq where the stored history and its re-execution part
+   (the events after it are derived from it and are not listed). Only then does the settlement
+   recomputation of :class:`~rexnet.settlement.audit.SettlementAuditor` read the log, to detail
+   what it finds wrong with that same row (a forged settlement's field, expected and found).
+   A run that cannot be re-executed (an ingest recorded without its inputs) gets that
+   recomputation instead, with the check of every ``run_completed`` statement.
+4. **The closing**: a run whose status is ``completed`` must end with ``run_completed`` (whose
+   statement of head and count re-execution has checked with the rest).
 
 The verdicts (:attr:`AuditResult.verdict`): ``ok``; ``incomplete`` (an honest prefix: every
 stored event is what re-execution gives, but the run stops short, as after a crash; ``rexnet

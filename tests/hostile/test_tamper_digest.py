@@ -11,6 +11,7 @@ import os
 import stat
 
 import orjson
+import pytest
 import sqlalchemy as sa
 from tamper_helpers import attacker, invoke, rewrite, rows_of, run_id_of, small_run
 
@@ -20,14 +21,16 @@ from rexnet.replay.digest import check_against, load_key, read_digest
 from rexnet.store import open_store
 
 
-def key_and_digest(db: str, tmp_path, run: str = "honest") -> tuple[str, str]:
+def key_and_digest(db: str, tmp_path, run: str = "honest", alg: str = "hmac-sha256") -> tuple[str, str]:
+    """A new key and a digest of ``run`` made with it; the key that checks it (for Ed25519 the
+    public key, which cannot make digests)."""
     key, digest = str(tmp_path / "key"), str(tmp_path / "digest.json")
-    code, out, err = invoke(db, "digest", "--new-key", key)
+    code, out, err = invoke(db, "digest", "--new-key", key, "--alg", alg)
     assert code == 0, err
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     code, out, err = invoke(db, "digest", run, "--key", key, "--out", digest)
     assert code == 0, err
-    return key, digest
+    return (key + ".pub" if alg == "ed25519" else key), digest
 
 
 def test_digest_states_the_head_and_audit_accepts_it(db_url, tmp_path):
@@ -46,9 +49,10 @@ def test_digest_states_the_head_and_audit_accepts_it(db_url, tmp_path):
     assert code == 0 and out.startswith(f"run {summary['run_id']}: ok")
 
 
-def test_truncation_is_caught_with_a_digest(db_url, tmp_path):
+@pytest.mark.parametrize("alg", ["hmac-sha256", "ed25519"])
+def test_truncation_is_caught_with_a_digest(db_url, tmp_path, alg):
     small_run(db_url, "honest")
-    key, digest = key_and_digest(db_url, tmp_path)
+    key, digest = key_and_digest(db_url, tmp_path, alg=alg)
     run_id = run_id_of(db_url, "honest")
     with attacker(db_url, guards_off=True) as conn:  # cut the last 300 events, run_completed included
         rows = rows_of(conn, run_id)
@@ -125,3 +129,18 @@ def test_an_altered_digest_or_a_wrong_key(db_url, tmp_path):
     assert code == 2 and "needs a key" in err
     code, _, err = invoke(db_url, "audit", "nope", "--digest", digest, "--key", key)
     assert code == 2 and "no run 'nope'" in err
+
+
+def test_an_ed25519_public_key_checks_but_cannot_sign(db_url, tmp_path):
+    small_run(db_url, "honest")
+    public, digest = key_and_digest(db_url, tmp_path, alg="ed25519")
+    record = json.loads(open(digest).read())
+    assert record["alg"] == "ed25519" and len(record["signature"]) == 128 and "mac" not in record
+    code, _, err = invoke(db_url, "digest", "honest", "--key", public)
+    assert code == 2 and "it can check digests, not make them" in err
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**record, "head_hash": "0" * 64}))
+    code, _, err = invoke(db_url, "audit", "honest", "--digest", str(forged), "--key", public)
+    assert code == 1 and "the digest was altered" in err
+    code, out, _ = invoke(db_url, "audit", "honest", "--digest", digest, "--key", public)
+    assert code == 0 and "extends its digest" in out
