@@ -160,7 +160,9 @@ def _recomputed(store: Any, run: Any, checks: list[str], limit: int) -> AuditRes
     ends = state.last[1] if state.last is not None else None
     # a log that stops short (and says so: not completed) may stop inside a settlement batch
     report = state.auditor.close(partial=ends != "run_completed" and run.status != "completed")
-    problems = [(seq, f"seq {seq}: stored {kind} cannot be decoded") for seq, kind in state.undecodable]
+    problems: list[tuple[int | None, str]] = [
+        (seq, f"seq {seq}: stored {kind} cannot be decoded") for seq, kind in state.undecodable
+    ]
     problems += state.closing + [(d.seq, _line(d)) for d in report.discrepancies]
     if run.status == "completed" and ends != "run_completed":
         where = f"at seq {state.last[0]} with {ends}" if state.last is not None else "with no event"

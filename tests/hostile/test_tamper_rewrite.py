@@ -7,6 +7,8 @@ from __future__ import annotations
 import orjson
 from tamper_helpers import attacker, invoke, rewrite, rows_of, run_id_of, small_run
 
+from rexnet.store import open_store
+
 
 def audit_names(db: str, seq: int, kind: str) -> str:
     code, out, err = invoke(db, "audit", "honest")
@@ -75,3 +77,56 @@ def test_a_forged_settlement_row_is_named_with_its_detail(db_url):
         rewrite(conn, run_id, i, [forged, *rows[i + 1 :]])
     out = audit_names(db_url, i, "settled")
     assert f"seq {i}: {payload['agent']} unit {payload['unit']} net_cash: expected" in out
+
+
+def test_an_ingest_without_its_inputs_falls_back_to_the_settlement_recomputation(tmp_path):
+    """An ingest recorded before its command stream was kept cannot be re-executed: audit says
+    so and still recomputes reservations and settlements from the log."""
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    stream = tmp_path / "s.jsonl"
+    lines = [
+        {
+            "t": 0,
+            "op": "limit",
+            "agent": "a",
+            "ref": "o1",
+            "side": "sell",
+            "unit": 2,
+            "price": 40.0,
+            "qty": 1.0,
+        },
+        {
+            "t": 1,
+            "op": "limit",
+            "agent": "b",
+            "ref": "o2",
+            "side": "buy",
+            "unit": 2,
+            "price": 40.0,
+            "qty": 1.0,
+        },
+        {"t": 1850, "op": "realize", "agent": "a", "unit": 2, "qty": 0.5},
+    ]
+    stream.write_text("".join(orjson.dumps(x).decode() + "\n" for x in lines))
+    assert invoke(db, "ingest", str(stream), "--name", "honest")[0] == 0
+    store = open_store(db)
+    honest = store.get_run("honest")
+    legacy = {k: v for k, v in honest.scenario.items() if k != "commands"}
+    for name, forge in (("old", False), ("old-forged", True)):
+        run = store.create_run(
+            name=name, scenario=legacy, seed=0, code_version=honest.code_version, market=honest.market
+        )
+        forged_seq = None
+        with store.writer(run.run_id) as writer:
+            for stored in store.read(honest.run_id):
+                event = stored.event()
+                if forge and event.TYPE == "settled" and event.agent == "a":
+                    event = event._replace(penalty=0, net_cash=event.net_cash + event.penalty)
+                    forged_seq = writer.seq + 1
+                writer.append([event])
+        code, out, _ = invoke(db, "audit", name)
+        if forge:
+            assert code == 1 and f"seq {forged_seq}: a unit 2 penalty: expected" in out
+        else:
+            assert code == 0 and "not re-executed: recorded without its inputs" in out
+    store.close()

@@ -99,3 +99,21 @@ def test_the_database_refuses_a_row_below_the_last_seq(db_url):
                 sa.text("INSERT INTO event_log VALUES (:r, -1, 0, 'unit_opened', 1, :p, :h)"),
                 {"r": run.run_id, "p": '{"unit":3}', "h": bytes(32)},
             )
+
+
+def test_the_database_refuses_rows_after_run_completed_within_one_statement(db_url):
+    """The PostgreSQL guard runs once per statement (a writer's COPY batch): rows that follow a
+    run_completed inside the same statement are refused as well."""
+    store = open_store(db_url)
+    run = store.create_run(name="r", scenario={}, seed=1, code_version="t", market=MarketSpec().to_record())
+    store.close()
+    closing = '{"events":0,"head_hash":""}'
+    with pytest.raises(sa.exc.DBAPIError, match="closed after run_completed"):
+        with attacker(db_url) as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO event_log VALUES (:r, 0, 0, 'run_completed', 1, :c, :h), "
+                    "(:r, 1, 0, 'unit_opened', 1, :p, :h)"
+                ),
+                {"r": run.run_id, "c": closing, "p": '{"unit":1}', "h": bytes(32)},
+            )
