@@ -23,7 +23,7 @@ DEFAULT_DB = "sqlite:///rexnet.db"
 #: Commands that only read the ledger: their store is opened read-only (works on a read-only
 #: SQLite file; never migrates one). ``sweeps`` and ``sweep-query`` open their own, read-only too.
 READING_COMMANDS = frozenset(
-    {"runs", "events", "book", "accounts", "audit", "replay", "sql", "query", "export", "report"}
+    {"runs", "events", "book", "accounts", "audit", "digest", "replay", "sql", "query", "export", "report"}
 )
 
 

@@ -559,6 +559,8 @@ def _open_reader(parsed: sa.URL) -> EventStore | None:
         check_revision(revision)
     except exc.SQLAlchemyError as error:
         engine.dispose()
+        if is_damage(error) and "file is not a database" not in str(error):
+            raise LedgerDamaged(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
         raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
     except BaseException:
         engine.dispose()
