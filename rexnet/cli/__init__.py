@@ -23,7 +23,7 @@ DEFAULT_DB = "sqlite:///rexnet.db"
 #: Commands that only read the ledger: their store is opened read-only (works on a read-only
 #: SQLite file; never migrates one). ``sweeps`` and ``sweep-query`` open their own, read-only too.
 READING_COMMANDS = frozenset(
-    {"runs", "events", "book", "accounts", "audit", "replay", "sql", "query", "export", "report"}
+    {"runs", "events", "book", "accounts", "audit", "digest", "replay", "sql", "query", "export", "report"}
 )
 
 
@@ -117,6 +117,6 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on `cli`
-from rexnet.cli import analytics, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
+from rexnet.cli import analytics, digest, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB"]
