@@ -43,12 +43,20 @@ def print_json(obj: Any) -> None:
     click.echo(dumps(obj))
 
 
+def escape(text: str) -> str:
+    """``text`` with every non-printable character (terminal escapes, other controls, bidi
+    overrides, ...) written as a Python escape, so stored strings cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return escape(str(value))
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
