@@ -17,6 +17,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,31 +39,36 @@ from rexnet.domain.limits import (
     MAX_PRICE,
     MAX_TIME_S,
     MAX_UNIT_INDEX,
+    NAME_MAX,
     active,
     is_reserved_agent,
+    name_problem,
 )
 from rexnet.domain.market import MarketConfig, MarketSpec, to_grid
-from rexnet.domain.strict import Dec, Int, Name, error_message
+from rexnet.domain.strict import error_message, kind_of
 from rexnet.errors import InputError, LineError
 
 MS = Decimal("0.001")
 
-# hard bounds of a line's numbers (rexnet.domain.limits); the grids and the work bounds come after
-_Time = Annotated[Dec, Field(ge=0, le=MAX_TIME_S)]
-_Unit = Annotated[Int, Field(ge=-MAX_UNIT_INDEX, le=MAX_UNIT_INDEX)]
-_Price = Annotated[Dec, Field(ge=-MAX_PRICE, le=MAX_PRICE)]
-_Qty = Annotated[Dec, Field(ge=-MAX_KW, le=MAX_KW)]
+# Hard bounds of a line's numbers (rexnet.domain.limits); the grids and the work bounds come after.
+# The types are pydantic's native ones (fast): :func:`_type_problem` has already refused booleans,
+# strings and fractions where numbers or whole numbers belong, which lax mode would coerce.
+_Time = Annotated[Decimal, Field(ge=0, le=MAX_TIME_S)]
+_Unit = Annotated[int, Field(ge=-MAX_UNIT_INDEX, le=MAX_UNIT_INDEX)]
+_Price = Annotated[Decimal, Field(ge=-MAX_PRICE, le=MAX_PRICE)]
+_Qty = Annotated[Decimal, Field(ge=-MAX_KW, le=MAX_KW)]
+_Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 
 
 class _Line(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     t: _Time
-    agent: Name
+    agent: _Name
 
 
 class _Limit(_Line):
     op: Literal["limit"]
-    ref: Name
+    ref: _Name
     side: Literal["buy", "sell"]
     unit: _Unit
     price: _Price
@@ -72,7 +78,7 @@ class _Limit(_Line):
 
 class _Market(_Line):
     op: Literal["market"]
-    ref: Name
+    ref: _Name
     side: Literal["buy", "sell"]
     unit: _Unit
     qty: _Qty
@@ -80,18 +86,18 @@ class _Market(_Line):
 
 class _Cancel(_Line):
     op: Literal["cancel"]
-    ref: Name
+    ref: _Name
 
 
 class _Shrink(_Line):
     op: Literal["shrink"]
-    ref: Name
+    ref: _Name
     qty: _Qty
 
 
 class _Set(_Line):
     op: Literal["set"]
-    ref: Name
+    ref: _Name
     side: Literal["buy", "sell"]
     units: list[_Unit]
     price: _Price
@@ -102,6 +108,39 @@ class _Realize(_Line):
     op: Literal["realize"]
     unit: _Unit
     qty: _Qty
+
+
+_NUMBER_TYPES = (int, Decimal)  # what the decoder gives for JSON numbers (exact types: not bool)
+
+
+def _type_problem(obj: dict[str, Any]) -> str | None:
+    """Strict types of a decoded line, which pydantic's lax (fast) mode would coerce: numbers are
+    JSON numbers (not booleans or strings), units are whole numbers."""
+    for key in ("t", "price", "qty"):
+        value = obj.get(key)
+        if value is not None and type(value) not in _NUMBER_TYPES:
+            return f"field {key!r}: Input should be a valid number, not {kind_of(value)}"
+    value = obj.get("unit")
+    if value is not None and type(value) is not int:
+        return f"field 'unit': Input should be a valid integer, not {kind_of(value)}"
+    units = obj.get("units")
+    if type(units) is list:
+        for i, value in enumerate(units):
+            if type(value) is not int:
+                return f"field 'units.{i}': Input should be a valid integer, not {kind_of(value)}"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _agent_problem(agent: str) -> str | None:
+    """:func:`name_problem` of an agent id (cached: a stream names few agents many times)."""
+    problem = name_problem(agent)
+    return None if problem is None else f"field 'agent': {problem}"
+
+
+@lru_cache(maxsize=4096)
+def _reserved(agent: str) -> bool:
+    return is_reserved_agent(agent)
 
 
 _LINE = TypeAdapter(
@@ -154,6 +193,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number (JSON has no NaN or Infinity)")
 
 
+# one decoder for every line (``json.loads`` with options builds a new one per call)
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object)
+
+
 def _decode(raw: str) -> Any:
     """One line's JSON value: exact decimals, no NaN/Infinity, no repeated keys.
 
@@ -161,7 +204,7 @@ def _decode(raw: str) -> Any:
         ValueError: the message says what is wrong.
     """
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object)
+        return _DECODER.decode(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg})") from None
     except RecursionError:
@@ -191,7 +234,7 @@ def _qty_or_reject(line: Any, spec: MarketSpec, t: int) -> int | RefuseAtEdge:
 
 def _to_command(line: Any, spec: MarketSpec, t: int) -> Any:
     """The command for one validated line, or an :class:`RefuseAtEdge`."""
-    if is_reserved_agent(line.agent):
+    if _reserved(line.agent):
         # every spelling of the system account (case, NFKC look-alikes): it never trades or realizes
         ref = getattr(line, "ref", None) or f"realize:{line.unit}"
         return RefuseAtEdge(
@@ -241,35 +284,44 @@ class _Bounds:
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.volume = 0  # meter units: order quantities (x seats of a set) and |realizations|
-        self.top = max(spec.penalty_ticks, spec.surplus_ticks, 1)  # ticks
+        self.max_price = 0  # ticks, the highest |price| of an order so far
+        self.top = max(spec.penalty_ticks, spec.surplus_ticks, 1)  # ticks, the highest any figure sees
         self.max_units = active().max_units
         self.max_set_units = active().max_set_units
+        # the stream spans t // unit_ms + horizon units; the last instant within max_units:
+        self.last_ms = (self.max_units - spec.horizon + 1) * spec.unit_ms - 1
 
     def check(self, command: Any) -> None:
         """Raise ``ValueError`` naming the field when ``command`` takes the stream past a bound."""
-        span = command.t // self.spec.unit_ms + self.spec.horizon
-        if span > self.max_units:
+        if command.t > self.last_ms:
+            span = command.t // self.spec.unit_ms + self.spec.horizon
             raise ValueError(
                 f"field 't': the stream would span {span} delivery units (t / unit_seconds + horizon), "
                 f"above the limit max_units = {self.max_units} (raise it with --limit max_units=N)"
             )
-        if isinstance(command, (Cancel, RefuseAtEdge)):
+        kind = type(command)
+        if kind is Cancel or kind is RefuseAtEdge:
             return
-        qty = abs(command.qty)
-        if isinstance(command, PlaceSet):
-            if len(command.units) > self.max_set_units:
-                raise ValueError(
-                    f"field 'units': {len(command.units)} units, above the limit max_set_units = "
-                    f"{self.max_set_units} (raise it with --limit max_set_units=N)"
-                )
-            qty *= max(1, len(command.units))
-        price = abs(getattr(command, "price", 0))
-        if price * abs(command.qty) > INT64_MAX:
-            raise ValueError("fields 'price' x 'qty': the cash of a fill would exceed 64 bits")
-        self.volume += qty
-        # a penalty may be a multiple of a unit's VWAP, itself at most the highest price
-        multiple = self.spec.vwap_multiple
-        self.top = max(self.top, price, -(-price * multiple.numerator // multiple.denominator))
+        qty = command.qty if command.qty >= 0 else -command.qty
+        volume = qty
+        if kind is PlaceLimit or kind is PlaceSet:
+            price = command.price if command.price >= 0 else -command.price
+            if price * qty > INT64_MAX:
+                raise ValueError("fields 'price' x 'qty': the cash of a fill would exceed 64 bits")
+            if kind is PlaceSet:
+                seats = len(command.units)
+                if seats > self.max_set_units:
+                    raise ValueError(
+                        f"field 'units': {seats} units, above the limit max_set_units = "
+                        f"{self.max_set_units} (raise it with --limit max_set_units=N)"
+                    )
+                volume = qty * max(1, seats)
+            if price > self.max_price:
+                # a penalty may be a multiple of a unit's VWAP, itself at most the highest price
+                self.max_price = price
+                multiple = self.spec.vwap_multiple
+                self.top = max(self.top, price, -(-price * multiple.numerator // multiple.denominator))
+        self.volume += volume
         if self.volume * self.top * self.HEADROOM > INT64_MAX:
             raise ValueError(
                 "field 'qty': the stream's total quantity x its highest price could exceed the 64-bit "
@@ -303,10 +355,19 @@ def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
             raise LineError(name, number, str(exc)) from None
         if not isinstance(obj, dict):
             raise LineError(name, number, "not a JSON object")
+        problem = _type_problem(obj)
+        if problem is not None:
+            raise LineError(name, number, problem)
         try:
             line = _LINE.validate_python(obj)
         except ValidationError as exc:
             raise LineError(name, number, _first_error(exc)) from None
+        problem = _agent_problem(line.agent)
+        if problem is None and not isinstance(line, _Realize):
+            problem = name_problem(line.ref)
+            problem = None if problem is None else f"field 'ref': {problem}"
+        if problem is not None:
+            raise LineError(name, number, problem)
         t = to_grid(line.t, MS)
         if t is None:
             raise LineError(name, number, f"t {line.t} is finer than a millisecond")

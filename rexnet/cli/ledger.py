@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rexnet.cli import cli
-from rexnet.cli.output import dumps, format_option, print_json, print_rows
+from rexnet.cli.output import dumps, escape, format_option, print_json, print_rows
 from rexnet.domain.display import event_display
 from rexnet.errors import CheckFailed
 from rexnet.replay.audit import audit_run
@@ -81,8 +81,8 @@ def audit(state, run_ref: str, fmt: str) -> None:
             {"run_id": run.run_id, "ok": result.ok, "summary": result.summary, "problems": result.problems}
         )
     else:
-        click.echo(result.summary)
+        click.echo(escape(result.summary))
         for line in result.problems:
-            click.echo(f"  {line}")
+            click.echo(f"  {escape(line)}")
     if not result.ok:
         raise CheckFailed(result.problems[0] if result.problems else result.summary)

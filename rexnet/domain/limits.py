@@ -151,6 +151,8 @@ def name_problem(value: str, *, max_len: int = NAME_MAX) -> str | None:
     """
     if not value:
         return "must not be empty"
+    if len(value) <= max_len and value.isascii() and value.isprintable() and " " not in value:
+        return None  # (the common case, quickly: printable ASCII is its own NFKC form)
     if len(value) > max_len:
         return f"is {len(value)} characters long (at most {max_len})"
     for ch in value:

@@ -20,7 +20,8 @@ from rexnet.domain.limits import name_problem, text_problem
 _KINDS = {"bool": "a boolean", "int": "an integer", "float": "a float", "str": "a string", "list": "a list"}
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """'a boolean', 'a string', ...: what a value is, for messages."""
     name = type(value).__name__
     return _KINDS.get(name, "a table" if isinstance(value, dict) else f"a {name}")
 
@@ -28,7 +29,7 @@ def _kind(value: Any) -> str:
 def whole(value: Any) -> int:
     """An ``int`` (never a bool, float or string)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"Input should be a valid integer, not {_kind(value)}")
+        raise ValueError(f"Input should be a valid integer, not {kind_of(value)}")
     return value
 
 
@@ -50,7 +51,7 @@ def _decimal_field(value: Any, info: ValidationInfo) -> Decimal:
 def decimal(value: Any) -> Decimal:
     """An exact finite :class:`Decimal` of an int, float or Decimal (floats via their repr)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise ValueError(f"Input should be a valid number, not {_kind(value)}")
+        raise ValueError(f"Input should be a valid number, not {kind_of(value)}")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("Input should be a finite number")
@@ -64,7 +65,7 @@ def decimal(value: Any) -> Decimal:
 def real(value: Any) -> float:
     """A finite ``float`` of an int or float (never a bool or string)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise ValueError(f"Input should be a valid number, not {_kind(value)}")
+        raise ValueError(f"Input should be a valid number, not {kind_of(value)}")
     try:
         out = float(value)
     except OverflowError:
@@ -76,7 +77,7 @@ def real(value: Any) -> float:
 
 def flag(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"Input should be true or false, not {_kind(value)}")
+        raise ValueError(f"Input should be true or false, not {kind_of(value)}")
     return value
 
 
