@@ -157,7 +157,7 @@ def name_problem(value: str, *, max_len: int = NAME_MAX) -> str | None:
         return f"is {len(value)} characters long (at most {max_len})"
     for ch in value:
         if not ch.isprintable() or ch.isspace():
-            return f"contains the character {ascii(ch)[1:-1]!s} (names are printable, without spaces)"
+            return f"contains the character U+{ord(ch):04X} (names are printable, without spaces)"
     if unicodedata.normalize("NFKC", value) != value:
         return "is not in Unicode NFKC form (it has a look-alike spelling)"
     return None
@@ -169,7 +169,7 @@ def text_problem(value: str, *, max_len: int = TEXT_MAX) -> str | None:
         return f"is {len(value)} characters long (at most {max_len})"
     for ch in value:
         if not ch.isprintable() and ch not in "\n\t":
-            return f"contains the control character {ascii(ch)[1:-1]!s}"
+            return f"contains the control character U+{ord(ch):04X}"
     return None
 
 

@@ -315,8 +315,8 @@ def check_rules(config: MarketConfig) -> None:
 
     * the gate lead is shorter than the forward window, else no unit would ever open;
     * penalties and surplus credits are on the tick grid (checked by :class:`MarketSpec`);
-    * the call-auction period divides the unit, or is a whole number of units no longer than the
-      window, so clearings line up with unit boundaries;
+    * with call auctions, their period divides the unit, or is a whole number of units no longer
+      than the window, so clearings line up with unit boundaries;
     * the horizon and the clearings one unit sees while open are within the active
       :mod:`~rexnet.domain.limits`.
     """
@@ -328,15 +328,16 @@ def check_rules(config: MarketConfig) -> None:
             f"market.horizon x market.unit_seconds = {window} s (no unit would ever open)"
         )
     check_work("market.horizon", "max_horizon", m.horizon)
+    if a.mode != "periodic" and not a.opening:
+        return  # no call auctions: the period is not used
     period = a.period_seconds
     if m.unit_seconds % period and (period % m.unit_seconds or period > window):
         raise ValueError(
             f"auction.period_seconds {period} must divide market.unit_seconds {m.unit_seconds}, or be a "
             f"whole number of units no longer than the window ({window} s)"
         )
-    if a.mode == "periodic" or a.opening:
-        check_work(
-            "auction clearings per unit (market.horizon x market.unit_seconds / auction.period_seconds)",
-            "max_auctions_per_unit",
-            -(-window // period),
-        )
+    check_work(
+        "auction clearings per unit (market.horizon x market.unit_seconds / auction.period_seconds)",
+        "max_auctions_per_unit",
+        -(-window // period),
+    )
