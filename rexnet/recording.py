@@ -28,7 +28,7 @@ def check_new_name(store: Any, name: str | None) -> None:
     """
     if name is None:
         return
-    problem = run_name_problem(name)
+    problem = run_name_problem(name, typed=False)  # (--name itself is checked as it is typed)
     if problem is not None:
         raise InputError(f"run name {name!r}: {problem}")
     try:

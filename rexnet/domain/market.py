@@ -241,9 +241,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_PRICE = {"ge": 0, "le": MAX_PRICE}
-
-
 class MarketSection(_Section):
     unit_seconds: Int = Field(900, gt=0, le=DAY_SECONDS)
     horizon: Int = Field(8, gt=0, le=INT64_MAX)
@@ -266,9 +263,9 @@ class MarketSection(_Section):
 
 
 class SettlementSection(_Section):
-    penalty_price: Dec = Field(Decimal("3000"), **_PRICE)
+    penalty_price: Dec = Field(Decimal("3000"), ge=0, le=MAX_PRICE)
     penalty_vwap_multiple: Dec = Field(Decimal("2"), ge=0, le=MAX_VWAP_MULTIPLE)
-    surplus_price: Dec = Field(Decimal("0"), **_PRICE)
+    surplus_price: Dec = Field(Decimal("0"), ge=0, le=MAX_PRICE)
 
 
 class AuctionSection(_Section):

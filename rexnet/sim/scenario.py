@@ -410,7 +410,8 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
 
 def _builtin_raw(name: str, source: str, depth: int = 0) -> dict[str, Any]:
     if name not in builtin_names():
-        raise InputError(f"{source}: no built-in scenario {name!r} (have: {', '.join(builtin_names())})")
+        shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
+        raise InputError(f"{source}: no built-in scenario {shown} (have: {', '.join(builtin_names())})")
     text = (resources.files("rexnet") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
     return _resolve(_read_toml(text, f"{name}.toml"), f"{name}.toml", depth)
 
