@@ -18,10 +18,10 @@ from rexnet.recording import record_commands
 from rexnet.replay.command_record import encode_commands
 from rexnet.store import open_store
 
-# 1e17 ticks x 1000 meter units: a settlement figure past 64 bits (the edge would refuse the price)
+# 1e12 ticks x 1e7 meter units: a settlement figure past 64 bits (the edge would refuse the qty)
 OVERFLOWING = [
-    PlaceLimit(0, "a", "o1", "sell", 2, 10**17, 1000),
-    PlaceLimit(1, "b", "o2", "buy", 2, 10**17, 1000),
+    PlaceLimit(0, "a", "o1", "sell", 2, 10**12, 10**7),
+    PlaceLimit(1, "b", "o2", "buy", 2, 10**12, 10**7),
 ]
 
 
