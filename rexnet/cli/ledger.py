@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rexnet.cli import cli
-from rexnet.cli.output import dumps, format_option, print_json, print_rows
+from rexnet.cli.output import dumps, escape, format_option, print_json, print_rows
 from rexnet.domain.display import event_display
 from rexnet.errors import CheckFailed, InputError, RunNotFound
 from rexnet.replay.audit import audit_all, audit_run
@@ -130,9 +130,9 @@ def audit(
     if fmt == "json":
         print_json(_record(result))
     else:
-        click.echo(result.summary)
+        click.echo(escape(result.summary))
         for line in result.problems:
-            click.echo(f"  {line}")
+            click.echo(f"  {escape(line)}")
     if not result.ok:
         raise CheckFailed(result.problems[0] if result.problems else result.summary)
 
