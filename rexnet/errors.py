@@ -54,3 +54,10 @@ class IntegrityError(StoreError):
 
 class CheckFailed(RexnetError):
     """An audit or verification found a discrepancy. CLI exit code 1."""
+
+
+class LedgerDamaged(StoreError, CheckFailed):
+    """The ledger itself is damaged: a table is missing, a page is corrupt. CLI exit code 1.
+
+    Not bad input (the command and its arguments were fine): the check of the ledger failed.
+    """

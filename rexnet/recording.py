@@ -7,13 +7,63 @@ is bounded by the writer's batch, not by the length of the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rexnet import __version__
 from rexnet.domain.events import RunCompleted, RunStarted
+from rexnet.domain.limits import run_name_problem
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
+from rexnet.errors import InputError, RunNotFound
+
+
+def check_new_name(store: Any, name: str | None) -> None:
+    """Refuse a name for a new run that is malformed, shaped like a run id, or taken (as a name
+    or as an id): ``RUN`` arguments resolve ids and names alike, so either would be ambiguous.
+
+    Raises:
+        InputError: the message says which.
+    """
+    if name is None:
+        return
+    problem = run_name_problem(name, typed=False)  # (--name itself is checked as it is typed)
+    if problem is not None:
+        raise InputError(f"run name {name!r}: {problem}")
+    try:
+        store.get_run(name)
+    except RunNotFound as exc:
+        if "ambiguous" not in str(exc):
+            return
+    raise InputError(f"a run named {name!r} already exists")
+
+
+def _out_of_range(error: BaseException) -> bool:
+    """An integer too large for the ledger (orjson's and the drivers' words for it)."""
+    return isinstance(error, OverflowError) or (isinstance(error, TypeError) and "64-bit" in str(error))
+
+
+@contextmanager
+def marked_failed(store: Any, run_id: str) -> Iterator[None]:
+    """Mark the run ``failed`` when the block raises (never leave it ``running``), and re-raise.
+
+    What was written is a valid prefix that ``rexnet resume`` can try to finish. A number that
+    leaves the 64-bit range (which the edge checks should make impossible) becomes an
+    :class:`~rexnet.errors.InputError` naming the run, rather than a traceback.
+    """
+    try:
+        yield
+    except BaseException as error:
+        try:
+            store.set_status(run_id, "failed")
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+        if _out_of_range(error):
+            raise InputError(
+                f"run {run_id} stopped and is marked failed: a figure exceeds the 64-bit range ({error})"
+            ) from None
+        raise
 
 
 class RunRecorder:
@@ -31,17 +81,23 @@ class RunRecorder:
     ) -> None:
         self.store = store
         self.spec = spec
+        check_new_name(store, name)
         self.run = store.create_run(
             name=name, scenario=scenario, seed=seed, code_version=__version__, market=spec.to_record()
         )
-        self.writer = store.writer(self.run.run_id, batch_size=batch_size)
-        self.engine = MarketEngine(spec)
-        self.events = 0
-        self.record([RunStarted(0, scenario, seed, __version__, spec.to_record())])
+        with self.guard():
+            self.writer = store.writer(self.run.run_id, batch_size=batch_size)
+            self.engine = MarketEngine(spec)
+            self.events = 0
+            self.record([RunStarted(0, scenario, seed, __version__, spec.to_record())])
 
     @property
     def run_id(self) -> str:
         return str(self.run.run_id)
+
+    def guard(self) -> Any:
+        """A ``with`` block after which the run is never left ``running`` (see :func:`marked_failed`)."""
+        return marked_failed(self.store, self.run_id)
 
     def record(self, events: list[Any]) -> None:
         if events:
@@ -74,11 +130,12 @@ def record_commands(
 ) -> dict[str, Any]:
     """Run an order/realization stream through a fresh engine into a new run; returns a summary."""
     rec = RunRecorder(store, name=name, scenario=scenario, seed=seed, spec=spec)
-    rec.record(rec.engine.advance(0))
-    for i, command in enumerate(commands):
-        rec.submit(command)
-        if progress is not None:
-            progress(i)
-    rec.record(rec.engine.finish())
-    events, head = rec.complete()
+    with rec.guard():
+        rec.record(rec.engine.advance(0))
+        for i, command in enumerate(commands):
+            rec.submit(command)
+            if progress is not None:
+                progress(i)
+        rec.record(rec.engine.finish())
+        events, head = rec.complete()
     return {"run_id": rec.run_id, "events": events, "head_hash": head}

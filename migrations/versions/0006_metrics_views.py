@@ -1,7 +1,7 @@
 """The ``agents`` view (``agent_registered`` events) joins the catalogue; views re-created, frozen.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07
 
 Simulated runs now record an ``agent_registered`` event per agent (kind, group label,
@@ -28,7 +28,7 @@ from typing import Any
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from rexnet import __version__
+from rexnet.cli.output import escape
+from rexnet.domain import limits
 from rexnet.errors import CheckFailed, InputError, RexnetError
 
 DEFAULT_DB = "sqlite:///rexnet.db"
@@ -23,7 +25,7 @@ DEFAULT_DB = "sqlite:///rexnet.db"
 #: Commands that only read the ledger: their store is opened read-only (works on a read-only
 #: SQLite file; never migrates one). ``sweeps`` and ``sweep-query`` open their own, read-only too.
 READING_COMMANDS = frozenset(
-    {"runs", "events", "book", "accounts", "audit", "replay", "sql", "query", "export", "report"}
+    {"runs", "events", "book", "accounts", "audit", "digest", "replay", "sql", "query", "export", "report"}
 )
 
 
@@ -61,10 +63,10 @@ class RexnetGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CheckFailed as exc:
-            _error(ctx, str(exc))
+            _error(ctx, str(exc), escaped=True)
             ctx.exit(1)
         except (InputError, RexnetError) as exc:
-            _error(ctx, str(exc))
+            _error(ctx, str(exc), escaped=True)
             ctx.exit(2)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -73,12 +75,14 @@ class RexnetGroup(click.Group):
             ctx.exit(1)
 
 
-def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ") -> None:
-    """Print ``message`` to stderr with every password masked (``--db``'s, any URL's, any keyword's)."""
+def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ", escaped: bool = False) -> None:
+    """Print ``message`` to stderr with every password masked (``--db``'s, any URL's, any keyword's)
+    and, when ``escaped``, its control characters escaped (a message may quote stored text)."""
     from rexnet.store.engine import mask_secrets, url_secrets
 
     secrets = url_secrets(ctx.obj.db_url) if isinstance(ctx.obj, CliState) else []
-    click.echo(prefix + mask_secrets(message, secrets), err=True)
+    text = mask_secrets(message, secrets)
+    click.echo(prefix + (escape(text) if escaped else text), err=True)
 
 
 @click.group(cls=RexnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,10 +94,22 @@ def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ") -> None
     show_default=True,
     help="Ledger database URL (SQLite file or PostgreSQL); env REXNET_DB.",
 )
+@click.option(
+    "--limit",
+    "raised",
+    multiple=True,
+    metavar="KEY=N",
+    help="Raise a work limit for this command, e.g. --limit max_units=1000000 (README: Limits).",
+)
 @click.version_option(__version__, prog_name="rexnet")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str) -> None:
+def cli(ctx: click.Context, db_url: str, raised: tuple[str, ...]) -> None:
     """RexNet: reservation exchange, event-sourced market ledger and prosumer simulator."""
+    try:
+        chosen = limits.DEFAULT.raised(list(raised))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit") from None
+    ctx.with_resource(limits.using(chosen))
     ctx.obj = CliState(db_url, read_only=ctx.invoked_subcommand in READING_COMMANDS)
     ctx.call_on_close(ctx.obj.close)
     _refuse_memory(db_url)
@@ -117,6 +133,6 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on `cli`
-from rexnet.cli import analytics, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
+from rexnet.cli import analytics, digest, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB"]

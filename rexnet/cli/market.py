@@ -6,15 +6,20 @@ import click
 
 from rexnet.cli import cli
 from rexnet.cli.output import format_option, print_json, print_rows
+from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME, UNIT
 from rexnet.ingest import load_market, parse_commands
 from rexnet.recording import record_commands
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.command_record import ingest_record
 from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
 
-_AT = click.option("--at", "at_seq", type=int, default=None, help="State after the event with this seq.")
+_AT = click.option("--at", "at_seq", type=SEQ, default=None, help="State after the event with this seq.")
 _TIME = click.option(
-    "--time", "at_time", type=float, default=None, help="State after every event with t <= T (sim seconds)."
+    "--time",
+    "at_time",
+    type=SIM_TIME,
+    default=None,
+    help="State after every event with t <= T (sim seconds).",
 )
 
 
@@ -27,7 +32,7 @@ _TIME = click.option(
     default=None,
     help="Market rules (TOML); defaults for missing keys.",
 )
-@click.option("--name", default=None, help="A unique name for the run.")
+@click.option("--name", type=RUN_NAME, default=None, help="A unique name for the run (see README, Limits).")
 @format_option("table", "json")
 @click.pass_obj
 def ingest(state, commands: str, market_file: str | None, name: str | None, fmt: str) -> None:
@@ -45,7 +50,7 @@ def ingest(state, commands: str, market_file: str | None, name: str | None, fmt:
 
 @cli.command()
 @click.argument("run_ref", metavar="RUN")
-@click.option("--unit", type=int, required=True, help="Delivery unit.")
+@click.option("--unit", type=UNIT, required=True, help="Delivery unit.")
 @_AT
 @_TIME
 @format_option("table", "json")

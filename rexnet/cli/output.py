@@ -43,12 +43,25 @@ def print_json(obj: Any) -> None:
     click.echo(dumps(obj))
 
 
-def _cell(value: Any) -> str:
+def escape(text: str) -> str:
+    """``text`` with every non-printable character (terminal escapes, other controls, bidi
+    overrides, ...) written as a Python escape, so stored strings cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _raw(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: terminal-safe (CSV and JSON keep the exact text; they are for scripts)."""
+    return escape(_raw(value))
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
@@ -58,7 +71,8 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
         return
     cols = list(columns or rows[0].keys())
     cells = [[_cell(r.get(c)) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    heads = [escape(str(c)) for c in cols]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     numeric = [
         all(isinstance(r.get(c), (int, float, Decimal)) or r.get(c) is None for r in rows) for c in cols
     ]
@@ -68,7 +82,7 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
             v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)
         ).rstrip()
 
-    click.echo(line(cols))
+    click.echo(line(heads))
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
         click.echo(line(row))
@@ -80,7 +94,7 @@ def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = No
     writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: _cell(row.get(c)) for c in cols})
+        writer.writerow({c: _raw(row.get(c)) for c in cols})
     click.echo(buf.getvalue(), nl=False)
 
 

@@ -6,6 +6,7 @@ import click
 
 from rexnet.cli import cli
 from rexnet.cli.output import format_option, print_json
+from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME
 
 
 @cli.command()
@@ -53,12 +54,12 @@ def replay(state, run_ref: str, verify: bool, fmt: str) -> None:
 @click.option(
     "--at",
     "at_seq",
-    type=int,
+    type=SEQ,
     default=None,
     help="Fork after the instant of the event with this seq (every event at that time is shared).",
 )
 @click.option(
-    "--time", "at_time", type=float, default=None, help="Fork after every event with t <= T (sim seconds)."
+    "--time", "at_time", type=SIM_TIME, default=None, help="Fork after every event with t <= T (sim seconds)."
 )
 @click.option(
     "--set",
@@ -74,7 +75,7 @@ def replay(state, run_ref: str, verify: bool, fmt: str) -> None:
     default=None,
     help="TOML file of [[shocks]] announced at or after the fork time.",
 )
-@click.option("--name", default=None, help="A unique name for the fork.")
+@click.option("--name", type=RUN_NAME, default=None, help="A unique name for the fork (see README, Limits).")
 @format_option("table", "json")
 @click.pass_obj
 def fork(

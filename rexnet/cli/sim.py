@@ -8,15 +8,14 @@ import click
 
 from rexnet.cli import cli
 from rexnet.cli.output import format_option, print_json, print_rows
+from rexnet.cli.params import RUN_NAME, SEED, UNITS
 
 
 @cli.command()
 @click.argument("scenario", required=False, default=None, metavar="[SCENARIO]")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Run seed (default: the scenario's).")
-@click.option(
-    "--units", type=click.IntRange(min=1), default=None, help="Number of delivery units to simulate."
-)
-@click.option("--name", default=None, help="A unique name for the run.")
+@click.option("--seed", type=SEED, default=None, help="Run seed (default: the scenario's).")
+@click.option("--units", type=UNITS, default=None, help="Number of delivery units to simulate.")
+@click.option("--name", type=RUN_NAME, default=None, help="A unique name for the run (see README, Limits).")
 @format_option("table", "json")
 @click.pass_obj
 def run(state, scenario: str | None, seed: int | None, units: int | None, name: str | None, fmt: str) -> None:

@@ -23,7 +23,21 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rexnet.domain.limits import (
+    DAY_SECONDS,
+    INT64_MAX,
+    MAX_KW,
+    MAX_METER_KW,
+    MAX_PRICE,
+    MAX_TICK,
+    MAX_VWAP_MULTIPLE,
+    MIN_METER_KW,
+    MIN_TICK,
+    check_work,
+)
+from rexnet.domain.strict import Dec, Flag, Int
 
 SelfTradePolicy = Literal["cancel_resting", "cancel_incoming", "cancel_both", "allow"]
 AuctionMode = Literal["continuous", "periodic"]
@@ -228,30 +242,38 @@ class _Section(BaseModel):
 
 
 class MarketSection(_Section):
-    unit_seconds: int = Field(900, gt=0)
-    horizon: int = Field(8, gt=0)
-    gate_lead_seconds: int = Field(0, ge=0)
-    lot_kw: Decimal = Field(Decimal("0.1"), gt=0)
-    tick: Decimal = Field(Decimal("0.01"), gt=0)
-    meter_kw: Decimal = Field(Decimal("0.001"), gt=0)
+    unit_seconds: Int = Field(900, gt=0, le=DAY_SECONDS)
+    horizon: Int = Field(8, gt=0, le=INT64_MAX)
+    gate_lead_seconds: Int = Field(0, ge=0, le=INT64_MAX)
+    lot_kw: Dec = Field(Decimal("0.1"), gt=0, le=MAX_KW)
+    tick: Dec = Field(Decimal("0.01"), ge=MIN_TICK, le=MAX_TICK)
+    meter_kw: Dec = Field(Decimal("0.001"), ge=MIN_METER_KW, le=MAX_METER_KW)
     self_trade: SelfTradePolicy = "cancel_resting"
     #: price bounds of every order (currency/MWh, inclusive), as exchanges have; unset: none
-    min_price: Decimal | None = Field(None, gt=0)
-    max_price: Decimal | None = Field(None, gt=0)
+    min_price: Dec | None = Field(None, gt=0, le=MAX_PRICE)
+    max_price: Dec | None = Field(None, gt=0, le=MAX_PRICE)
+
+    @field_validator("unit_seconds")
+    @classmethod
+    def _divides_a_day(cls, value: int) -> int:
+        # whole units per day: daily profiles, hours and days line up with unit boundaries
+        if DAY_SECONDS % value:
+            raise ValueError(f"{value} does not divide a day ({DAY_SECONDS} s), e.g. 60, 300, 900, 3600")
+        return value
 
 
 class SettlementSection(_Section):
-    penalty_price: Decimal = Field(Decimal("3000"), ge=0)
-    penalty_vwap_multiple: Decimal = Field(Decimal("2"), ge=0)
-    surplus_price: Decimal = Field(Decimal("0"), ge=0)
+    penalty_price: Dec = Field(Decimal("3000"), ge=0, le=MAX_PRICE)
+    penalty_vwap_multiple: Dec = Field(Decimal("2"), ge=0, le=MAX_VWAP_MULTIPLE)
+    surplus_price: Dec = Field(Decimal("0"), ge=0, le=MAX_PRICE)
 
 
 class AuctionSection(_Section):
     mode: AuctionMode = "continuous"
-    opening: bool = False
-    period_seconds: int = Field(900, gt=0)
+    opening: Flag = False
+    period_seconds: Int = Field(900, gt=0, le=INT64_MAX)
     #: periodic mode: clear each unit a last time at its gate (1 ms before it closes)
-    align_gate: bool = False
+    align_gate: Flag = False
 
 
 class MarketConfig(_Section):
@@ -263,6 +285,7 @@ class MarketConfig(_Section):
 
     def to_spec(self) -> MarketSpec:
         """The :class:`MarketSpec`; raises ``ValueError`` naming the inconsistent keys."""
+        check_rules(self)
         m, s, a = self.market, self.settlement, self.auction
         return MarketSpec(
             unit_seconds=m.unit_seconds,
@@ -282,3 +305,36 @@ class MarketConfig(_Section):
             max_price=m.max_price,
             auction_align_gate=a.align_gate,
         )
+
+
+def check_rules(config: MarketConfig) -> None:
+    """Rules that involve several keys, and the work bounds; ``ValueError`` naming the keys.
+
+    * the gate lead is shorter than the forward window, else no unit would ever open;
+    * penalties and surplus credits are on the tick grid (checked by :class:`MarketSpec`);
+    * with call auctions, their period divides the unit, or is a whole number of units no longer
+      than the window, so clearings line up with unit boundaries;
+    * the horizon and the clearings one unit sees while open are within the active
+      :mod:`~rexnet.domain.limits`.
+    """
+    m, a = config.market, config.auction
+    window = m.horizon * m.unit_seconds
+    if m.gate_lead_seconds >= window:
+        raise ValueError(
+            f"market.gate_lead_seconds {m.gate_lead_seconds} is not shorter than the forward window "
+            f"market.horizon x market.unit_seconds = {window} s (no unit would ever open)"
+        )
+    check_work("market.horizon", "max_horizon", m.horizon)
+    if a.mode != "periodic" and not a.opening:
+        return  # no call auctions: the period is not used
+    period = a.period_seconds
+    if m.unit_seconds % period and (period % m.unit_seconds or period > window):
+        raise ValueError(
+            f"auction.period_seconds {period} must divide market.unit_seconds {m.unit_seconds}, or be a "
+            f"whole number of units no longer than the window ({window} s)"
+        )
+    check_work(
+        "auction clearings per unit (market.horizon x market.unit_seconds / auction.period_seconds)",
+        "max_auctions_per_unit",
+        -(-window // period),
+    )

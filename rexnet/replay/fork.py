@@ -30,11 +30,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rexnet.domain.limits import check_work as check_limit
+from rexnet.domain.strict import error_message
 from rexnet.errors import InputError
 from rexnet.replay.rerun import split_record
 from rexnet.sim.change import FIXED_FIELDS, ChangeError, set_group, set_price_prior
 from rexnet.sim.runner import Simulation, shock_of
-from rexnet.sim.scenario import RunSection, Scenario, ShockSpec
+from rexnet.sim.scenario import RunSection, Scenario, ShockSpec, check_work
 
 _BY_INDEX = re.compile(r"population\[(\d+)\]\.(\w+)$")
 _BY_KIND = re.compile(r"population\.(\w+)\.(\w+)$")
@@ -92,19 +94,23 @@ def normalize_sets(record: dict[str, Any], pairs: list[str], *, at_ms: int = 0) 
     # validate the groups as they would be after the change, all keys together
     changed = {**record, "fork": [*split_record(record)[1], {"at_ms": at_ms, "set": out, "shocks": []}]}
     try:
-        current_groups(changed)  # in time order with the earlier changes: counts never shrink
+        groups = current_groups(changed)  # in time order with the earlier changes: counts never shrink
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         bad = [k for k in out if k.endswith(f"].{field}")] or [field]
-        what = "not a field of that group's kind" if err["type"] == "extra_forbidden" else err["msg"]
+        what = "not a field of that group's kind" if err["type"] == "extra_forbidden" else error_message(err)
         raise InputError(f"--set {bad[0]}: {what}") from None
+    try:  # the work the changed population asks for (members, wake-ups, money range)
+        check_work(Scenario.from_record(split_record(record)[0]), groups)
+    except ValueError as exc:
+        raise InputError(f"--set: {exc}") from None
     for key, value in out.items():
         if key == "run.price_prior":
             try:
                 RunSection.model_validate({"price_prior": value})
             except ValidationError as exc:
-                raise InputError(f"--set run.price_prior: {exc.errors()[0]['msg']}") from None
+                raise InputError(f"--set run.price_prior: {error_message(exc.errors()[0])}") from None
     return out
 
 
@@ -165,6 +171,10 @@ def load_shocks(path: str, *, at_ms: int) -> list[dict[str, Any]]:
     shocks = data.get("shocks")
     if extra or not isinstance(shocks, list) or not shocks:
         raise InputError(f"--shock {path}: expected one or more [[shocks]] tables and nothing else")
+    try:
+        check_limit("the number of shocks", "max_shocks", len(shocks))
+    except ValueError as exc:
+        raise InputError(f"--shock {path}: {exc}") from None
     out = []
     for i, raw in enumerate(shocks):
         try:
@@ -172,7 +182,7 @@ def load_shocks(path: str, *, at_ms: int) -> list[dict[str, Any]]:
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
-            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            what = "unknown key" if err["type"] == "extra_forbidden" else error_message(err)
             raise InputError(f"--shock {path}: shocks[{i}].{where}: {what}".rstrip(".")) from None
         if spec.notice_s is None and round(spec.at_s * 1000) < at_ms:
             raise InputError(

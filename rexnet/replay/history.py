@@ -102,8 +102,9 @@ def check_chain(store: Any, run: Any) -> int | None:
     """Recompute the chain of ``run``'s full history; the first bad seq, or ``None`` when intact.
 
     A seq is bad when it is missing or out of place, when its stored hash does not match the hash
-    over the previous one and its stored bytes, or (at the head) when the run's recorded head
-    seq/hash disagree with the last event.
+    over the previous one and its stored bytes, when it lies past the run's recorded head (the
+    first such seq), or (at the head) when the run's recorded head hash disagrees with the last
+    event.
     """
     prev, expected = GENESIS, 0
     for rows in read_history_chunks(store, run, hashes=True):
@@ -112,6 +113,8 @@ def check_chain(store: Any, run: Any) -> int | None:
             return bad
     if expected <= run.head_seq:
         return expected
-    if expected - 1 != run.head_seq or prev != run.head_hash:
+    if expected - 1 > run.head_seq:  # events stored past the recorded head: the first of them
+        return run.head_seq + 1
+    if prev != run.head_hash:
         return max(run.head_seq, 0)
     return None

@@ -24,7 +24,8 @@ from typing import Any
 from rexnet import __version__
 from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.engine import MarketEngine
-from rexnet.errors import CheckFailed, InputError, RunNotFound
+from rexnet.errors import CheckFailed, InputError
+from rexnet.recording import check_new_name, marked_failed
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.background import ChainCheck
 from rexnet.replay.decode import NotApplicable
@@ -149,13 +150,7 @@ def fork_run(
     """
     if is_ingest(parent.scenario):
         raise InputError(f"run {parent.run_id} is an ingest run: only simulated runs can be forked")
-    if name is not None:
-        try:
-            store.get_run(name)
-        except RunNotFound:
-            pass
-        else:
-            raise InputError(f"a run named {name!r} already exists")
+    check_new_name(store, name)
     t_ms, fork_seq = fork_point(store, parent, at_seq=at_seq, at_time=at_time)
     change = {
         "at_ms": t_ms,
@@ -183,12 +178,8 @@ def fork_run(
         parent_run_id=parent.run_id,
         fork_seq=fork_seq,
     )
-    try:
+    with marked_failed(store, run.run_id):  # what was written is a valid prefix: resume can finish it
         summary = _continue(store, run, rerun, sink)
-    except BaseException:
-        # what was written is a valid prefix: `rexnet resume` can finish it
-        store.set_status(run.run_id, "failed")
-        raise
     return {**summary, "parent": parent.run_id, "fork_seq": fork_seq, "fork_t": t_ms / 1000}
 
 
@@ -202,9 +193,10 @@ def resume_run(store: Any, run: Any) -> dict[str, Any]:
             "resumed": False,
             "appended": 0,
         }
-    rerun = Rerun.for_run(store, run)
-    sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
-    return _continue(store, run, rerun, sink)
+    with marked_failed(store, run.run_id):
+        rerun = Rerun.for_run(store, run)
+        sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
+        return _continue(store, run, rerun, sink)
 
 
 def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:

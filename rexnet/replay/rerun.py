@@ -112,6 +112,24 @@ def is_ingest(record: dict[str, Any]) -> bool:
     return record.get("kind") == "ingest"
 
 
+def ingest_commands(store: Any, run_id: str | None, record: dict[str, Any]) -> Iterator[Any]:
+    """The input commands of an ingest run, in order: the one place where verify, resume and audit
+    read an ingest's stored inputs.
+
+    Today they are the record's ``commands`` list (``store`` and ``run_id`` are unused); when the
+    inputs move to a streamed journal, this function reads the journal of ``run_id`` instead.
+
+    Raises:
+        InputError: the run was recorded without its command stream (it cannot be re-executed).
+    """
+    if "commands" not in record:
+        raise InputError(
+            "this ingest run was recorded without its command stream "
+            "(before verify support): it cannot be re-executed"
+        )
+    return decode_commands(record["commands"])
+
+
 class Rerun:
     """Regenerates a run's history from its record; :meth:`run` may pause at a time and continue.
 
@@ -133,12 +151,12 @@ class Rerun:
         self.sink: Sink | None = None
         self.completed = False
         self._started = False
+        #: where :func:`ingest_commands` reads an ingest's inputs (set by :meth:`for_run`)
+        self.store: Any = None
+        self.run_id: str | None = None
         if is_ingest(self.base):
             if "commands" not in self.base:
-                raise InputError(
-                    "this ingest run was recorded without its command stream "
-                    "(before verify support): it cannot be re-executed"
-                )
+                ingest_commands(None, None, self.base)  # raises: say so before anything runs
             self.spec = MarketSpec.from_record(market)
             self.engine = MarketEngine(self.spec)
             self.sim: Simulation | None = None
@@ -153,7 +171,9 @@ class Rerun:
     def for_run(cls, store: Any, run: Any, *, record: dict[str, Any] | None = None) -> Rerun:
         """The rerun of ``run`` (or of ``record`` in ``run``'s lineage, for a fork to be)."""
         root = lineage(store, run)[0][0]
-        return cls(run.scenario if record is None else record, run.seed, root.code_version, run.market)
+        rerun = cls(run.scenario if record is None else record, run.seed, root.code_version, run.market)
+        rerun.store, rerun.run_id = store, run.run_id
+        return rerun
 
     # -- emitting ------------------------------------------------------------------------------
     def emit(self, events: list[Any]) -> None:
@@ -204,7 +224,7 @@ class Rerun:
         return True
 
     def _run_commands(self) -> bool:
-        for command in decode_commands(self.base["commands"]):
+        for command in ingest_commands(self.store, self.run_id, self.base):
             self.emit(self.engine.submit(command))
         self.emit(self.engine.finish())
         self._complete()

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rexnet.domain.strict import RECORD
 from rexnet.recording import RunRecorder
 from rexnet.replay.stats import RunStats
 from rexnet.sim.runner import Simulation
-from rexnet.sim.scenario import Scenario
+from rexnet.sim.scenario import Scenario, parse_scenario
 
 Progress = Callable[[int, int], None]
 
@@ -47,6 +48,8 @@ def run_scenario(
         from rexnet.replay.operations import batch_size as env_batch_size
 
         batch_size = env_batch_size()
+    # (again: --seed / --units were written in after the file was checked)
+    scenario = parse_scenario(scenario.to_record(), source="scenario", context=RECORD)
     spec = scenario.to_spec()
     seed = scenario.run.seed
     recorder = RunRecorder(
@@ -58,11 +61,12 @@ def run_scenario(
         recorder.record(events)
         stats.feed(events)
 
-    sim = Simulation(scenario, seed, recorder.engine, emit_shocks=True)
-    sim.run(on_events, progress)
-    tail = recorder.engine.finish()
-    on_events(tail)
-    events, head = recorder.complete()
+    with recorder.guard():
+        sim = Simulation(scenario, seed, recorder.engine, emit_shocks=True)
+        sim.run(on_events, progress)
+        tail = recorder.engine.finish()
+        on_events(tail)
+        events, head = recorder.complete()
     return {
         "run_id": recorder.run_id,
         "name": name,

@@ -109,7 +109,11 @@ class _Unit:
     settled: dict[str, tuple[int, Settled]] = field(default_factory=dict)
 
 
-class _Auditor:
+class SettlementAuditor:
+    """The incremental form of :func:`audit_events`: :meth:`feed` events in log order, then
+    :meth:`close`. For a caller that pushes events as another check pulls them (``rexnet audit``
+    feeds it from the stream its re-execution compares)."""
+
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.report = AuditReport()
@@ -264,9 +268,17 @@ class _Auditor:
         self.report.units_settled += 1
         self.report.participants += sum(1 for a in u.settled if a != SYSTEM_AGENT)
 
-    def close(self) -> AuditReport:
+    def close(self, *, partial: bool = False) -> AuditReport:
         """End of the log: units with settled rows but no system row are closed as they are;
-        units past gate closure get their reservation check; units still trading are left alone."""
+        units past gate closure get their reservation check; units still trading are left alone.
+
+        With ``partial`` the log is known to be an honest prefix (a run cut short, every stored
+        event checked against its re-execution): a unit whose settlement was not finished when
+        the log stops is left alone too, since its missing rows are simply not written yet.
+        """
+        if partial:
+            self.units.clear()
+            return self.report
         for unit in sorted(self.units):
             u = self.units[unit]
             if u.settled:
@@ -287,7 +299,7 @@ def audit_events(events: Iterable[tuple[int, Any]], spec: MarketSpec) -> AuditRe
     Returns:
         The report; ``report.ok`` is true when nothing disagrees.
     """
-    auditor = _Auditor(spec)
+    auditor = SettlementAuditor(spec)
     for seq, event in events:
         auditor.feed(seq, event)
     return auditor.close()

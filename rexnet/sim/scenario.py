@@ -31,12 +31,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rexnet.domain import limits
+from rexnet.domain.limits import INT64_MAX, MAX_KW, MAX_PRICE, MAX_TIME_S, MAX_UNIT_INDEX, LimitExceeded
 from rexnet.domain.market import MarketConfig
+from rexnet.domain.strict import RECORD, Int, Real, Text, error_message
 from rexnet.errors import InputError
 
 #: ``target``: the newsvendor / merit-order brokers; ``zi``: ZI-C and ``zi_u``: ZI-U (Gode &
 #: Sunder 1993); ``adaptive``: a ZIP-style margin learner (Cliff 1997). See docs/agents.md.
 Strategy = Literal["target", "zi", "zi_u", "adaptive"]
+
+# hard bounds of the parameters (rexnet.domain.limits; README "Limits"): physical sizes and prices
+# far beyond any prosumer's, and model parameters inside the range their models are meant for
+PRICE_MAX = float(MAX_PRICE)  # currency/MWh
+KW_MAX = float(MAX_KW)
+KWH_MAX = 24 * KW_MAX
+WAKE_MAX = 3600.0  # a broker wakes at most once a second on average
+SIGMA_MAX = 10.0  # forecast noise, in units of the driver's level
+LEAD_MAX = 1000  # forecast lead in units (the noise tables hold lead_units + 1 rows per unit)
+FACTOR_MAX = 1000.0  # shock factor
 
 
 class _Model(BaseModel):
@@ -46,11 +59,11 @@ class _Model(BaseModel):
 class RunSection(_Model):
     """``[run]``: which delivery units, which seed, and the traders' price prior (currency/MWh)."""
 
-    units: int = Field(96, gt=0)
-    seed: int = Field(0, ge=0)
+    units: Int = Field(96, gt=0, le=MAX_UNIT_INDEX)
+    seed: Int = Field(0, ge=0, le=INT64_MAX)
     #: first traded unit; default: the market horizon, the first unit with a full forward window
-    start_unit: int | None = Field(None, ge=1)
-    price_prior: float = Field(50.0, gt=0)
+    start_unit: Int | None = Field(None, ge=1, le=MAX_UNIT_INDEX)
+    price_prior: Real = Field(50.0, gt=0, le=PRICE_MAX)
 
 
 # -- labels and tariffs (recorded for analysis; they do not change what agents do) ---------------
@@ -89,9 +102,9 @@ class _Labelled(_Model):
 class TouPeriod(_Model):
     """One time-of-use period: ``price`` (currency/MWh) for units starting in [from_h, to_h)."""
 
-    from_h: float = Field(ge=0, lt=24)
-    to_h: float = Field(gt=0, le=24)
-    price: float = Field(ge=0)
+    from_h: Real = Field(ge=0, lt=24)
+    to_h: Real = Field(gt=0, le=24)
+    price: Real = Field(ge=0, le=PRICE_MAX)
 
 
 class Tariff(_Model):
@@ -101,7 +114,7 @@ class Tariff(_Model):
     cover 0..24 h exactly (a unit takes the price of the period its start time falls in).
     """
 
-    flat: float | None = Field(None, ge=0)
+    flat: Real | None = Field(None, ge=0, le=PRICE_MAX)
     tou: tuple[TouPeriod, ...] = Field((), max_length=48)
 
     @model_validator(mode="after")
@@ -120,56 +133,56 @@ class Tariff(_Model):
 
 class _Group(_Labelled):
     #: 0 switches a group off (handy in sweeps and overrides)
-    count: int = Field(1, ge=0)
+    count: Int = Field(1, ge=0, le=INT64_MAX)
     strategy: Strategy = "target"
-    wake_per_hour: float = Field(4.0, gt=0)
+    wake_per_hour: Real = Field(4.0, gt=0, le=WAKE_MAX)
     #: target broker: distance of the first quotes from the expected price
-    markup: float = Field(0.2, ge=0, lt=1)
+    markup: Real = Field(0.2, ge=0, lt=1)
     #: zi brokers: top of the price range (currency/MWh; never above the market's max_price)
-    max_price: float = Field(200.0, gt=0)
+    max_price: Real = Field(200.0, gt=0, le=PRICE_MAX)
     #: zi / adaptive brokers: expected shouts per delivery unit over its trading window (replaces
     #: wake_per_hour: the number of chances to trade, whatever the window's length)
-    shouts: float = Field(40.0, gt=0)
+    shouts: Real = Field(40.0, gt=0, le=WAKE_MAX)
 
 
 class _Forecasted(_Group):
     """MMFE parameters (see :mod:`rexnet.sim.forecast`)."""
 
-    sigma: float = Field(0.15, ge=0)
-    rho: float = Field(0.6, ge=0, le=1)
-    lead_units: int = Field(16, gt=0)
-    final_share: float = Field(0.1, ge=0, le=1)
+    sigma: Real = Field(0.15, ge=0, le=SIGMA_MAX)
+    rho: Real = Field(0.6, ge=0, le=1)
+    lead_units: Int = Field(16, gt=0, le=LEAD_MAX)
+    final_share: Real = Field(0.1, ge=0, le=1)
 
 
 class WindGroup(_Forecasted):
     kind: Literal["wind"]
-    capacity_kw: float = Field(4.0, gt=0)
-    mean_cf: float = Field(0.35, gt=0, le=1)
+    capacity_kw: Real = Field(4.0, gt=0, le=KW_MAX)
+    mean_cf: Real = Field(0.35, gt=0, le=1)
 
 
 class SolarGroup(_Forecasted):
     kind: Literal["solar"]
-    capacity_kw: float = Field(3.0, gt=0)
-    clearness: float = Field(0.7, gt=0, le=1)
-    sigma: float = Field(0.2, ge=0)
-    rho: float = Field(0.7, ge=0, le=1)
+    capacity_kw: Real = Field(3.0, gt=0, le=KW_MAX)
+    clearness: Real = Field(0.7, gt=0, le=1)
+    sigma: Real = Field(0.2, ge=0, le=SIGMA_MAX)
+    rho: Real = Field(0.7, ge=0, le=1)
 
 
 class HouseholdGroup(_Forecasted):
     kind: Literal["household"]
-    mean_kw: float = Field(0.5, gt=0)
-    sigma: float = Field(0.2, ge=0)
-    rho: float = Field(0.3, ge=0, le=1)
-    final_share: float = Field(0.3, ge=0, le=1)
+    mean_kw: Real = Field(0.5, gt=0, le=KW_MAX)
+    sigma: Real = Field(0.2, ge=0, le=SIGMA_MAX)
+    rho: Real = Field(0.3, ge=0, le=1)
+    final_share: Real = Field(0.3, ge=0, le=1)
 
 
 class FlexibleGroup(_Group):
     kind: Literal["flexible"]
-    need_kwh: float = Field(6.0, gt=0)
-    start_hour: float = Field(8.0, ge=0, lt=24)
-    end_hour: float = Field(18.0, gt=0, le=24)
-    max_kw: float = Field(3.0, gt=0)
-    value: float = Field(120.0, gt=0)
+    need_kwh: Real = Field(6.0, gt=0, le=KWH_MAX)
+    start_hour: Real = Field(8.0, ge=0, lt=24)
+    end_hour: Real = Field(18.0, gt=0, le=24)
+    max_kw: Real = Field(3.0, gt=0, le=KW_MAX)
+    value: Real = Field(120.0, gt=0, le=PRICE_MAX)
 
     @model_validator(mode="after")
     def _window(self) -> FlexibleGroup:
@@ -180,32 +193,32 @@ class FlexibleGroup(_Group):
 
 class DispatchableGroup(_Group):
     kind: Literal["dispatchable"]
-    capacity_kw: float = Field(10.0, gt=0)
-    marginal_cost: float = Field(60.0, gt=0)
-    ramp_kw: float = Field(5.0, gt=0)
+    capacity_kw: Real = Field(10.0, gt=0, le=KW_MAX)
+    marginal_cost: Real = Field(60.0, gt=0, le=PRICE_MAX)
+    ramp_kw: Real = Field(5.0, gt=0, le=KW_MAX)
 
 
 class StorageGroup(_Group):
     kind: Literal["storage"]
-    energy_kwh: float = Field(10.0, gt=0)
-    power_kw: float = Field(5.0, gt=0)
-    efficiency: float = Field(0.9, gt=0, le=1)
-    initial_soc: float = Field(0.5, ge=0, le=1)
-    band: float = Field(0.1, ge=0, lt=1)
+    energy_kwh: Real = Field(10.0, gt=0, le=KWH_MAX)
+    power_kw: Real = Field(5.0, gt=0, le=KW_MAX)
+    efficiency: Real = Field(0.9, gt=0, le=1)
+    initial_soc: Real = Field(0.5, ge=0, le=1)
+    band: Real = Field(0.1, ge=0, lt=1)
 
 
 class ZIBuyerGroup(_Group):
     kind: Literal["zi_buyer"]
     strategy: Strategy = "zi"
-    max_kw: float = Field(2.0, gt=0)
-    value: float = Field(100.0, gt=0)
+    max_kw: Real = Field(2.0, gt=0, le=KW_MAX)
+    value: Real = Field(100.0, gt=0, le=PRICE_MAX)
 
 
 class ZISellerGroup(_Group):
     kind: Literal["zi_seller"]
     strategy: Strategy = "zi"
-    capacity_kw: float = Field(2.0, gt=0)
-    cost: float = Field(40.0, gt=0)
+    capacity_kw: Real = Field(2.0, gt=0, le=KW_MAX)
+    cost: Real = Field(40.0, gt=0, le=PRICE_MAX)
 
 
 Group = Annotated[
@@ -231,13 +244,13 @@ class ShockSpec(_Model):
     (an announcement at a time).
     """
 
-    name: str = ""
+    name: Text = ""
     driver: Literal["wind", "solar", "load"]
-    first_unit: int = Field(ge=0)
-    last_unit: int = Field(ge=0)
-    factor: float = Field(ge=0)
-    at_s: float = Field(0.0, ge=0)
-    notice_s: float | None = Field(None, ge=0)
+    first_unit: Int = Field(ge=0, le=MAX_UNIT_INDEX)
+    last_unit: Int = Field(ge=0, le=MAX_UNIT_INDEX)
+    factor: Real = Field(ge=0, le=FACTOR_MAX)
+    at_s: Real = Field(0.0, ge=0, le=float(MAX_TIME_S))
+    notice_s: Real | None = Field(None, ge=0, le=float(MAX_TIME_S))
 
     @model_validator(mode="after")
     def _range(self) -> ShockSpec:
@@ -260,8 +273,8 @@ class ShockSpec(_Model):
 class Scenario(MarketConfig):
     """A validated scenario: market tables, ``[run]``, ``[[population]]``, ``[[shocks]]``."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: Text = "scenario"
+    description: Text = ""
     run: RunSection = RunSection.model_validate({})
     population: tuple[Group, ...] = ()
     shocks: tuple[ShockSpec, ...] = ()
@@ -273,7 +286,9 @@ class Scenario(MarketConfig):
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Scenario:
-        return parse_scenario(record, source="scenario record")
+        # a stored record passed the limits in force when it was made (perhaps raised ones)
+        with limits.using(limits.UNBOUNDED):
+            return parse_scenario(record, source="scenario record", context=RECORD)
 
     def market_config(self) -> MarketConfig:
         return MarketConfig(market=self.market, settlement=self.settlement, auction=self.auction)
@@ -306,15 +321,19 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
-    """Validate a scenario mapping; ``InputError`` with one line naming the first bad key."""
+def parse_scenario(data: dict[str, Any], *, source: str, context: dict[str, Any] | None = None) -> Scenario:
+    """Validate a scenario mapping; ``InputError`` with one line naming the first bad key.
+
+    Besides each key's type and bounds: the market rules together (:func:`check_rules`) and the
+    work the scenario asks for (:func:`check_work`), against the active :mod:`~rexnet.domain.limits`.
+    """
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
         where = _loc(tuple(first["loc"]))
-        msg = first["msg"].removeprefix("Value error, ")
+        msg = error_message(first)
         if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
             where += ".kind"
         if first["type"] == "union_tag_not_found":
@@ -323,6 +342,8 @@ def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
         raise InputError(f"{source}: {where or '(top level)'}: {msg}{more}") from None
     try:
         spec = scenario.to_spec()
+    except LimitExceeded as exc:
+        raise InputError(f"{source}: {exc}") from None
     except ValueError as exc:  # keys that are valid alone but inconsistent together
         raise InputError(f"{source}: market: {exc}") from None
     from rexnet.sim.registration import registration  # (it converts parameters to ledger integers)
@@ -332,7 +353,46 @@ def parse_scenario(data: dict[str, Any], *, source: str) -> Scenario:
             registration(group, group.kind, spec, 0)
         except InputError as exc:
             raise InputError(f"{source}: population[{i}]: {exc}") from None
+    try:
+        check_work(scenario, scenario.population)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from None
     return scenario
+
+
+def check_work(scenario: Scenario, population: tuple[Any, ...] | list[Any]) -> None:
+    """Refuse a scenario (or a fork's changed ``population``) that asks for more work than the
+    active limits allow, or whose money figures could leave 64 bits; ``ValueError`` naming why.
+    """
+    m = scenario.market
+    span = scenario.first_unit() + scenario.run.units + m.horizon
+    limits.check_work("run.start_unit + run.units + market.horizon", "max_units", span)
+    agents = sum(g.count for g in population)
+    limits.check_work("the population (sum of population[].count)", "max_agents", agents)
+    limits.check_work("the number of shocks", "max_shocks", len(scenario.shocks))
+    hours = span * m.unit_seconds / 3600
+    wakeups = round(sum(g.count * g.wake_per_hour for g in population) * hours)
+    limits.check_work("broker wake-ups (count x wake_per_hour x hours, summed)", "max_wakeups", wakeups)
+    # one unit's money figures (a fill's price x qty, the system account's sum of penalties) are at
+    # most (highest price) x (the population's total power); keep that far inside 64 bits
+    spec = scenario.to_spec()
+    top = max(
+        [float(spec.penalty_price), float(spec.surplus_price), scenario.run.price_prior]
+        + [getattr(g, k) for g in population for k in _PRICE_KEYS if hasattr(g, k)]
+    )
+    top_ticks = top * max(1.0, float(spec.penalty_vwap_multiple)) * 2 / float(spec.tick)
+    power = sum(g.count * max(getattr(g, k, 0.0) for k in _POWER_KEYS) for g in population)
+    units = power / float(spec.meter_kw)
+    if top_ticks * units * _HEADROOM > INT64_MAX:
+        raise ValueError(
+            "the population's total power x the highest price could exceed the 64-bit money range "
+            "(use a coarser market.tick or market.meter_kw, or fewer or smaller agents)"
+        )
+
+
+_PRICE_KEYS = ("max_price", "value", "cost", "marginal_cost")
+_POWER_KEYS = ("capacity_kw", "mean_kw", "max_kw", "power_kw")
+_HEADROOM = 2**10
 
 
 def builtin_names() -> list[str]:
@@ -350,7 +410,8 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
 
 def _builtin_raw(name: str, source: str, depth: int = 0) -> dict[str, Any]:
     if name not in builtin_names():
-        raise InputError(f"{source}: no built-in scenario {name!r} (have: {', '.join(builtin_names())})")
+        shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
+        raise InputError(f"{source}: no built-in scenario {shown} (have: {', '.join(builtin_names())})")
     text = (resources.files("rexnet") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
     return _resolve(_read_toml(text, f"{name}.toml"), f"{name}.toml", depth)
 

@@ -26,6 +26,7 @@ from statistics import mean, stdev
 from typing import Any
 
 from rexnet.domain.events import Settled, TradeExecuted
+from rexnet.domain.strict import RECORD
 from rexnet.sim.measure import efficiency, figures, simulate
 from rexnet.sim.scenario import Scenario, load_scenario, parse_scenario
 
@@ -149,7 +150,7 @@ def newsvendor_scenario(penalty: float = 100.0) -> Scenario:
     for group in data["population"]:
         if "rho" in group:
             group["rho"] = 0.0
-    return parse_scenario(data, source="newsvendor")
+    return parse_scenario(data, source="newsvendor", context=RECORD)  # (a json dump)
 
 
 def newsvendor(seeds: int = 3) -> dict[str, Any]:

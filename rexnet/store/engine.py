@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.pool import StaticPool
 
-from rexnet.errors import DatabaseUnavailable, IntegrityError, StoreError
+from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, StoreError
 
 #: How long a writer waits for another writer's lock before giving up (SQLite busy_timeout).
 BUSY_TIMEOUT_MS = 30_000
@@ -224,16 +224,21 @@ def translated(url: sa.URL | str, what: str = "database error") -> Iterator[None
             raise IntegrityError(f"{what}: {_one_line(error)}") from error
         if kind == "unavailable":
             raise DatabaseUnavailable(f"cannot use database {redact(url)!r}: {_one_line(error)}") from None
+        if kind == "damaged":
+            raise LedgerDamaged(f"{what}: {_one_line(error)} (the ledger is damaged)") from None
         raise StoreError(f"{what}: {_one_line(error)}") from error
 
 
 def _driver_error_kind(error: BaseException) -> str | None:
-    """``"integrity"``, ``"unavailable"`` or ``"other"`` for a driver error, ``None`` otherwise.
+    """``"integrity"``, ``"unavailable"``, ``"damaged"`` or ``"other"`` for a driver error, ``None``
+    otherwise.
 
     SQLAlchemy wraps errors of its own cursors; the append path's raw DB-API cursors raise the
     driver's classes, recognised here by the PEP 249 class names so that psycopg need not be
     imported by SQLite users.
     """
+    if is_damage(error):
+        return "damaged"
     if isinstance(error, exc.DBAPIError):
         if isinstance(error, exc.IntegrityError):
             return "integrity"
@@ -251,6 +256,23 @@ def _driver_error_kind(error: BaseException) -> str | None:
     if "OperationalError" in names and _is_unavailable(error):
         return "unavailable"
     return "other" if "Error" in names else None
+
+
+#: SQLSTATEs of a damaged PostgreSQL ledger: undefined_table, data_corrupted, index_corrupted
+_DAMAGE_SQLSTATES = ("42P01", "XX001", "XX002")
+#: SQLite's messages for a missing table, a corrupt page (SQLITE_CORRUPT) or a garbled file
+_DAMAGE_MESSAGES = ("no such table", "database disk image is malformed", "file is not a database")
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether a driver error says the ledger is damaged (a table gone, a page corrupt), which is
+    a failed check (exit 1), not a bad input or an unreachable server."""
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        error = error.orig
+    if getattr(error, "sqlstate", None) in _DAMAGE_SQLSTATES:
+        return True
+    module = type(error).__module__.partition(".")[0]
+    return module == "sqlite3" and any(marker in str(error) for marker in _DAMAGE_MESSAGES)
 
 
 def _is_unavailable(error: BaseException) -> bool:

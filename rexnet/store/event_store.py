@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from rexnet.domain.codec import GENESIS, chain_hash
-from rexnet.errors import DatabaseUnavailable, IntegrityError, RunNotFound, StoreError
+from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
 from rexnet.store.engine import (
     create_engine_for,
+    is_damage,
     is_memory,
     parse_url,
     read_only_url,
@@ -416,6 +417,18 @@ class EventStore:
         rows = self._fetch(run_id, f"SELECT max(seq) FROM event_log WHERE run_id = {self._ph}", (run_id,))
         return None if rows[0][0] is None else int(rows[0][0])
 
+    def orphan_events(self) -> list[tuple[str, int, int, int]]:
+        """Rows of ``event_log`` whose run does not exist: ``(run_id, rows, first seq, last seq)``
+        per missing run. The schema refuses such rows (migration 0005); finding any means someone
+        wrote around it (a dropped trigger, a replica-mode session)."""
+        sql = (
+            "SELECT run_id, count(*), min(seq), max(seq) FROM event_log "
+            "WHERE run_id NOT IN (SELECT run_id FROM runs) GROUP BY run_id ORDER BY run_id"
+        )
+        with translated(self.engine.url, "cannot read events"), self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql).all()
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
     def verify_chain(self, run_id: str) -> int | None:
         """Recompute the run's hash chain from the stored payload text.
 
@@ -516,6 +529,9 @@ def open_store(url: str, *, read_only: bool = False) -> EventStore:
                 upgrade_connection(conn)
     except exc.SQLAlchemyError as error:
         engine.dispose()
+        if is_damage(error) and "file is not a database" not in str(error):
+            # a ledger that was one and is now corrupt: a failed check, not a bad --db
+            raise LedgerDamaged(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
         raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
     except BaseException:
         engine.dispose()
@@ -543,6 +559,8 @@ def _open_reader(parsed: sa.URL) -> EventStore | None:
         check_revision(revision)
     except exc.SQLAlchemyError as error:
         engine.dispose()
+        if is_damage(error) and "file is not a database" not in str(error):
+            raise LedgerDamaged(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
         raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
     except BaseException:
         engine.dispose()

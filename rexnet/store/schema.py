@@ -2,7 +2,9 @@
 
 This metadata is the reference the Alembic migrations must produce (a test compares them with
 autogenerate). The append-only triggers are not expressible as metadata; they live in the
-migrations (``migrations/versions/0001_ledger.py``) and are checked by the contract suite.
+migrations (``migrations/versions/0001_ledger.py``: no UPDATE or DELETE; ``0005_tamper.py``:
+no event after ``run_completed``, of an unknown run or out of seq order) and are checked by the
+contract suite and ``tests/hostile``.
 
 Column conventions: integers are exact (ticks, meter units, money units, ms); ``payload`` is the
 canonical JSON text of :func:`rexnet.domain.codec.encode_payload` and ``hash`` the 32-byte chain
@@ -55,7 +57,8 @@ event_log = sa.Table(
     metadata,
     # The foreign key refuses rows of unknown runs, which append-only would make permanent. It is
     # not free (about 5% of an append on SQLite, about half of one on PostgreSQL, where it is a
-    # per-row check), but the writer alone cannot stop a stray INSERT from a SQL console.
+    # per-row check), but the writer alone cannot stop a stray INSERT from a SQL console. (SQLite
+    # enforces it only on connections that ask; migration 0005 adds a trigger that always does.)
     sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("t_ms", sa.BigInteger, nullable=False),

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rexnet.domain.strict import RECORD
 from rexnet.errors import InputError
 from rexnet.replay.simulate import with_overrides
 from rexnet.sim.scenario import Scenario, load_scenario, parse_scenario
@@ -343,7 +344,8 @@ def _point(
                 node = node[step]
             node[path[-1]] = copy.deepcopy(value)
     try:
-        scenario = parse_scenario(record, source="scenario")
+        # (the base's record writes its decimals as strings: read it as a record)
+        scenario = parse_scenario(record, source="scenario", context=RECORD)
     except InputError as exc:
         return Point(index, key, params, error=str(exc))
     scenarios = {seed: with_overrides(scenario, seed=seed, units=units) for seed in seeds}

@@ -169,7 +169,9 @@ def _example(cls: type, i: int):
 
 
 def test_every_event_class_is_stored_with_the_codec_bytes(store):
-    events = [_example(cls, i) for i in range(2) for cls in ev.EVENT_CLASSES]
+    # run_completed closes a log (migration 0005): it comes once, last
+    classes = [cls for cls in ev.EVENT_CLASSES if cls is not ev.RunCompleted]
+    events = [_example(cls, i) for i in range(2) for cls in classes] + [_example(ev.RunCompleted, 0)]
     run = filled_run(store, events)
     rows = list(store.read(run.run_id))
     assert [r.payload.encode() for r in rows] == [codec.encode_payload(e) for e in events]

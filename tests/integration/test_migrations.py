@@ -22,6 +22,8 @@ TRIGGERS = {
         "runs_head_forward",
         "events_view_no_update",
         "events_view_no_delete",
+        "event_log_append_guard",
+        "runs_completed_head",
     },
     "postgresql": {
         "events_append_only",
@@ -29,6 +31,8 @@ TRIGGERS = {
         "runs_guard",
         "runs_no_truncate",
         "events_view_append_only",
+        "event_log_append_guard",
+        "runs_completed_head",
     },
 }
 

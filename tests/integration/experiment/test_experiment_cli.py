@@ -25,7 +25,7 @@ def _tiny_copy(name: str, folder: Path) -> Path:
     """The built-in spec with a tiny small scale (few units, two seeds), written as a file."""
     text = (resources.files("rexnet.experiment") / "specs" / f"{name}.toml").read_text()
     raw = tomllib.loads(text)
-    units = 24 if raw["design"] == "fork" else 4  # the shocks of `resilience` hit units 20..24
+    units = 56 if raw["design"] == "fork" else 4  # the shocks of `resilience` hit units 48..52
     lines = []
     skip = False
     for line in text.splitlines():

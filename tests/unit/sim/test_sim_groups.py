@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rexnet.domain.events import AgentRegistered
+from rexnet.domain.strict import RECORD
 from rexnet.errors import InputError
 from rexnet.sim.registration import registration
 from rexnet.sim.scenario import load_scenario, parse_scenario
@@ -33,7 +34,9 @@ def test_labels_and_tariff_are_read_and_recorded(tmp_path):
     record = scenario.to_record()
     assert record["population"][0]["attributes"]["renter"] is True
     assert record["tariff"]["tou"][1] == {"from_h": 7.0, "to_h": 24.0, "price": 280.0}
-    assert parse_scenario(record, source="record") == scenario  # what run_started stores reads back
+    assert (
+        parse_scenario(record, source="record", context=RECORD) == scenario
+    )  # what run_started stores reads back
 
 
 @pytest.mark.parametrize(
@@ -113,5 +116,7 @@ def test_registration_carries_exact_parameters():
 
 
 def test_out_of_range_parameters_are_refused_when_the_scenario_is_read():
-    with pytest.raises(InputError, match=r"^s: population\[1\]: capacity_kw = 1e\+30 is out of range$"):
+    with pytest.raises(
+        InputError, match=r"^s: population\[1\]\.capacity_kw: Input should be less than or equal to 1000000$"
+    ):
         parse_scenario({"population": [{"kind": "solar"}, {"kind": "wind", "capacity_kw": 1e30}]}, source="s")

@@ -1,0 +1,109 @@
+"""A run row exists only for validated input, and no run is ever left ``running`` by an error.
+
+Issue 13: overflowing streams left runs ``running`` with 0 events forever and ``resume``
+tracebacked. Input is now refused before the run row is created; and should a run still fail
+after its creation (here forced by feeding the recorder commands that skip the edge checks), it
+is marked ``failed`` and ``resume`` says why in one line.
+"""
+
+from __future__ import annotations
+
+import pytest
+from input_helpers import GOOD_LINE, assert_refused, invoke, jsonl, ledger
+
+from rexnet.domain.commands import PlaceLimit
+from rexnet.domain.market import MarketSpec
+from rexnet.errors import InputError
+from rexnet.recording import record_commands
+from rexnet.replay.command_record import encode_commands
+from rexnet.store import open_store
+
+# 1e12 ticks x 1e7 meter units: a settlement figure past 64 bits (the edge would refuse the qty)
+OVERFLOWING = [
+    PlaceLimit(0, "a", "o1", "sell", 2, 10**12, 10**7),
+    PlaceLimit(1, "b", "o2", "buy", 2, 10**12, 10**7),
+]
+
+
+def _record(commands):
+    return {
+        "kind": "ingest",
+        "source": "x.jsonl",
+        "sha256": "0" * 64,
+        "lines": 2,
+        "commands": encode_commands(commands),
+    }
+
+
+def test_a_run_that_fails_after_creation_is_marked_failed_with_a_one_line_reason(db_url):
+    store = open_store(db_url)
+    try:
+        with pytest.raises(InputError, match="marked failed: a figure exceeds the 64-bit range"):
+            record_commands(store, OVERFLOWING, spec=MarketSpec(), name="boom", scenario=_record(OVERFLOWING))
+        (run,) = store.list_runs()
+        assert run.status == "failed"
+    finally:
+        store.close()
+    # resume re-executes it, fails the same way: a one-line message, exit 2, still failed
+    result = invoke(db_url, "resume", "boom")
+    assert_refused(result, "marked failed", "64-bit")
+    runs, _ = ledger(db_url)
+    assert [status for _, status, _ in runs] == ["failed"]
+
+
+def test_refused_input_creates_no_run_row(db_url, tmp_path):
+    bad = jsonl(tmp_path / "bad.jsonl", GOOD_LINE, {**GOOD_LINE, "t": 1, "price": 1e308})
+    result = invoke(db_url, "ingest", str(bad), "--name", "never")
+    assert_refused(result, "line 2", "'price'")
+    assert ledger(db_url) == ((), 0)
+    assert_refused(invoke(db_url, "events", "never"), "no run")
+
+
+def test_interrupting_a_run_marks_it_failed_and_resume_finishes_it(sqlite_url, tmp_path, monkeypatch):
+    # an error in the middle of a simulation (here: the third batch) leaves a resumable failed run
+    import rexnet.recording as recording
+
+    calls = {"n": 0}
+    original = recording.RunRecorder.record
+
+    def flaky(self, events):
+        calls["n"] += 1
+        if calls["n"] == 40:
+            raise KeyboardInterrupt
+        return original(self, events)
+
+    monkeypatch.setenv("REXNET_BATCH_SIZE", "20")
+    monkeypatch.setattr(recording.RunRecorder, "record", flaky)
+    result = invoke(sqlite_url, "run", "--units", "2", "--name", "cut")
+    assert result.exit_code != 0
+    monkeypatch.setattr(recording.RunRecorder, "record", original)
+    runs, _ = ledger(sqlite_url)
+    assert [status for _, status, _ in runs] == ["failed"]
+    resumed = invoke(sqlite_url, "resume", "cut")
+    assert resumed.exit_code == 0, resumed.output
+    runs, _ = ledger(sqlite_url)
+    assert [status for _, status, _ in runs] == ["completed"]
+
+
+@pytest.mark.parametrize(
+    "command", [["ingest", "FILE"], ["run", "--units", "1"], ["fork", "first", "--at", "30"]]
+)
+def test_run_names_are_checked_before_anything_is_written(sqlite_url, tmp_path, command):
+    ok = jsonl(tmp_path / "ok.jsonl", GOOD_LINE)
+    assert invoke(sqlite_url, "run", "--units", "1", "--name", "first").exit_code == 0
+    ((first_id, _, _),) = ledger(sqlite_url)[0]
+    args = [str(ok) if a == "FILE" else a for a in command]
+    before = ledger(sqlite_url)
+    for name, words in [
+        ("0123456789ab", ("--name", "run id")),  # shaped like a run id
+        (first_id, ("--name", "run id")),  # another run's id
+        ("first", ("already exists",)),  # another run's name
+        ("x" * 65, ("--name", "65 characters")),
+        ("a\x1b[31mb", ("--name", "U+001B")),
+        ("two words", ("--name", "U+0020")),
+        ("ｆｕｌｌ", ("--name", "NFKC")),
+        ("", ("--name", "empty")),
+    ]:
+        result = invoke(sqlite_url, *args, "--name", name)
+        assert_refused(result, *words)
+    assert ledger(sqlite_url) == before
