@@ -334,7 +334,9 @@ def metrics_task(
     from rexnet.analytics import Analytics
 
     out = []
-    with Analytics(url) as ax:
+    # a sweep's SQLite file holds one run and is read once: a columnar mirror of it would cost
+    # more than it saves; a PostgreSQL ledger (every run of the experiment) is worth mirroring
+    with Analytics(url, mirror="off" if url.startswith("sqlite") else None) as ax:
         for entry in entries:
             got = read_metrics(ax, entry["run_id"], names, entry["ctx"])
             if "pair" in entry:  # the shocked run's unshocked parent lives in the same ledger
