@@ -117,6 +117,6 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on `cli`
-from rexnet.cli import analytics, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
+from rexnet.cli import analytics, experiment, ledger, market, replay, serve, sim, sweep  # noqa: E402,F401
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB"]
