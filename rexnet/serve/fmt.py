@@ -23,6 +23,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def money(spec: Any, units: int) -> str:
+    """Money units as currency, exact to 10 decimals (as the SQL views show money; the CLI's
+    6-decimal display would hide the half-units of a VWAP penalty)."""
+    exact = units * spec.money_scale
+    value = Decimal(exact.numerator) / Decimal(exact.denominator)
+    return plain(value.quantize(Decimal("1e-10")))
+
+
 class Redactor:
     """Removes what a page must never show: the database password and the server's ledger path.
 

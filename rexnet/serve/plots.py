@@ -23,7 +23,7 @@ def _layout(title: str, x: str, y: str, **more: Any) -> dict[str, Any]:
         "font": {"family": FONT, "size": 12},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "margin": {"l": 60, "r": 70 if "yaxis2" in more else 20, "t": 40, "b": 50},
         "height": 380,
         **more,
     }

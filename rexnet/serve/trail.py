@@ -13,6 +13,7 @@ stretch of the history only, found by a binary search on time.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -21,6 +22,7 @@ from rexnet.errors import InputError, RunNotFound
 from rexnet.replay.decode import event_of
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
+from rexnet.serve.fmt import money as money_text
 from rexnet.serve.fmt import plain
 from rexnet.serve.timeline import seq_at
 from rexnet.settlement.floor_rule import penalty_rate, settle_participant
@@ -127,7 +129,7 @@ def trail(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
                 e,
                 "trade",
                 f"{side} {plain(spec.kw_display(e.qty))} kW at {plain(spec.price_display(e.price))} "
-                f"(counterparty {other}); cash {'+' if sells else '-'}{plain(spec.money_display(value))}",
+                f"(counterparty {other}); cash {'+' if sells else '-'}{money_text(spec, value)}",
             )
         )
     gate = found["gate"]
@@ -141,6 +143,11 @@ def trail(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
         if found[key] is not None:
             seq, e = found[key]
             lines.append(_line(seq, e, what, f"{plain(spec.kw_display(e.qty))} kW"))
+    if found["settled"] is not None:
+        seq, e = found["settled"]
+        lines.append(
+            _line(seq, e, "settled", f"net cash {money_text(spec, e.net_cash)} (the floor rule below)")
+        )
     lines.sort(key=lambda line: line["seq"])
     return {
         "agent": agent,
@@ -149,7 +156,7 @@ def trail(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
         "sums": {
             "sold": plain(spec.kw_display(sold)),
             "bought": plain(spec.kw_display(bought)),
-            "trade_cash": plain(spec.money_display(cash)),
+            "trade_cash": money_text(spec, cash),
         },
         "arithmetic": arithmetic(spec, found, cash),
         "settled_seq": None if found["settled"] is None else found["settled"][0],
@@ -173,7 +180,11 @@ def arithmetic(spec: Any, found: dict[str, Any], cash: int) -> list[dict[str, An
     terms = settle_participant(
         reserved=e, realized=x, trade_cash=cash, rate=rate, surplus_ticks=spec.surplus_ticks
     )
-    kw, money = spec.kw_display, spec.money_display
+    kw = spec.kw_display
+
+    def money(units: int) -> Decimal:
+        return Decimal(money_text(spec, units))
+
     tick = Fraction(spec.tick)
     h = Fraction(spec.unit_seconds, 3600)
     vwap_term = (
@@ -241,7 +252,9 @@ def arithmetic(spec: Any, found: dict[str, Any], cash: int) -> list[dict[str, An
                 "name": name,
                 "formula": formula,
                 "value": value,
-                "recorded": None if recorded is None else plain(conv(recorded)),
+                "recorded": None
+                if recorded is None
+                else plain(conv(recorded)) + (" kW" if conv is kw else ""),
                 "agrees": None if recorded is None else mine == recorded,
                 "seq": seq,
             }
@@ -251,8 +264,6 @@ def arithmetic(spec: Any, found: dict[str, Any], cash: int) -> list[dict[str, An
 
 def _dec(value: Any) -> str:
     """A Decimal or Fraction shown with at most 6 decimals (exact when it has fewer)."""
-    from decimal import Decimal
-
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)
     return plain(value.quantize(Decimal("0.000001")).normalize())
