@@ -49,19 +49,37 @@ class Explorer:
     """
 
     def __init__(self, db_url: str) -> None:
-        from rexnet.analytics import Analytics
+        from rexnet.store import open_store
 
-        self.analytics = Analytics(db_url)
-        self.store = self.analytics.store
-        self.redact = Redactor(self.analytics.url)
+        self.db_url = db_url
+        self.store = open_store(db_url)
+        self.redact = Redactor(self.store.engine.url)
         self._lock = threading.Lock()
-        self._duck_lock = threading.Lock()  # one DuckDB statement at a time per session
+        self._duck_lock = threading.Lock()  # one DuckDB statement at a time
+        self._analytics: Any = None
+        self._runs_seen: tuple[tuple[str, int], ...] | None = None
         self._audits: dict[tuple[str, bytes], Audit] = {}
         self._timelines: OrderedDict[tuple[str, bytes], Timeline] = OrderedDict()
         self.cache: dict[tuple[str, str, bytes], Any] = {}
 
+    @property
+    def analytics(self) -> Any:
+        """The DuckDB side, reopened when the ledger's runs change: a session snapshots the runs
+        table when it opens, so a run recorded after it would stay invisible to the console."""
+        from rexnet.analytics import Analytics
+
+        seen = tuple((r.run_id, r.head_seq) for r in self.store.list_runs())
+        if self._analytics is None or seen != self._runs_seen:
+            if self._analytics is not None:
+                self._analytics.close()
+            self._analytics = Analytics(self.db_url)
+            self._runs_seen = seen
+        return self._analytics
+
     def close(self) -> None:
-        self.analytics.close()
+        if self._analytics is not None:
+            self._analytics.close()
+        self.store.close()
 
     # -- runs --------------------------------------------------------------------------------------
     def run(self, ref: str) -> Any:

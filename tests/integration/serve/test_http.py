@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from serve_ledger import invoke_json
 
 from rexnet.analytics import Analytics
 
@@ -180,3 +181,24 @@ def test_trail_works_the_floor_rule_again(client):
         assert '<span class="ok">=</span>' in row
     assert "differs" not in page
     assert "sold 0.5 kW at 40 (counterparty b)" in page
+
+
+def test_a_run_recorded_later_shows_up(tmp_path):
+    from starlette.testclient import TestClient
+
+    from rexnet.serve import create_app
+
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    stream = tmp_path / "s.jsonl"
+    stream.write_text(
+        '{"t": 0, "op": "limit", "agent": "a", "ref": "o1", "side": "sell", "unit": 2, "price": 40, "qty": 1}\n'
+    )
+    first = invoke_json(url, "ingest", str(stream), "--name", "one")
+    with TestClient(create_app(url), raise_server_exceptions=False) as client:
+        count = "/sql?q=SELECT+count(*)+AS+n+FROM+runs"
+        assert "<td>1</td>" in client.get(count).text
+        second = invoke_json(url, "ingest", str(stream), "--name", "two")
+        assert "<td>2</td>" in client.get(count).text
+        page = client.get("/").text
+        assert first["run_id"] in page and second["run_id"] in page
+        assert client.get(f"/runs/{second['run_id']}").status_code == 200
