@@ -7,8 +7,8 @@ every ``every`` events, as :class:`rexnet.replay.snapshot.Snapshots` keeps the e
 read copies the nearest snapshot at or before the point and folds at most ``every`` events from
 it (the column read of :func:`~rexnet.replay.history.read_history_coded`). ``Snapshots`` holds the
 engine only; the accounts would need a second pass over the log, hence one pass here that keeps
-both. The snapshots live in memory (a cache; the log stays the only truth) and are taken lazily,
-in one forward pass, as far as the furthest point asked for.
+both. The snapshots live in memory, pickled (a cache; the log stays the only truth), and are
+taken lazily, in one forward pass, as far as the furthest point asked for.
 
 A time is turned into a seq first (the last event with ``t <= T``) by a binary search over the
 primary key, since events are stored in time order: the as-of read then takes the column read,
@@ -17,7 +17,7 @@ which a bound by time cannot (it reads rows up to the run's end).
 
 from __future__ import annotations
 
-import copy
+import pickle
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,7 @@ EVERY = 5_000
 #: levels shown per side of a book
 LEVELS = 10
 #: trades shown before and after the point on the tape, and how far (events) to look for them
-TAPE_BEFORE, TAPE_AFTER, TAPE_WINDOW = 12, 6, 4_000
+TAPE_BEFORE, TAPE_AFTER, TAPE_WINDOW = 12, 6, 1_500
 
 
 def t_ms_of(store: Any, run: Any, seq: int) -> int:
@@ -87,7 +87,9 @@ class Timeline:
         self._lock = threading.Lock()
         #: seq of the last event folded into each snapshot, ascending; -1 = the empty state
         self._seqs: list[int] = [-1]
-        self._states: list[_State] = [_State(MarketEngine(self.spec), Accounts())]
+        #: each snapshot pickled: restoring one is a C-speed ``pickle.loads`` (``copy.deepcopy`` of
+        #: the same state, in Python, was most of a scrub's time), and bytes are compact
+        self._states: list[bytes] = [_freeze(_State(MarketEngine(self.spec), Accounts()))]
         self._warming: threading.Thread | None = None
 
     # -- points ------------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ class Timeline:
                 with relaxed_gc():
                     self._extend(seq)
                     i = max(k for k, s in enumerate(self._seqs) if s <= seq)
-                    state = copy.deepcopy(self._states[i])
+                    state = _thaw(self._states[i])
                     if seq > self._seqs[i]:
                         for chunk in read_history_coded(
                             self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=seq
@@ -132,7 +134,7 @@ class Timeline:
         """Take snapshots forward until the next one would lie beyond ``seq`` (at most ``steps``)."""
         if self._seqs[-1] + self.every > seq:
             return
-        state = copy.deepcopy(self._states[-1])
+        state = _thaw(self._states[-1])
         taken = 0
         while self._seqs[-1] + self.every <= seq and (steps is None or taken < steps):
             first = self._seqs[-1] + 1
@@ -140,7 +142,7 @@ class Timeline:
             for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=last):
                 state.fold(chunk)
             self._seqs.append(last)
-            self._states.append(copy.deepcopy(state))
+            self._states.append(_freeze(state))
             taken += 1
 
     def warm(self) -> None:
@@ -218,6 +220,16 @@ class Timeline:
                 }
             )
         return out
+
+
+def _freeze(state: _State) -> bytes:
+    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _thaw(frozen: bytes) -> _State:
+    # (our own bytes, made in this process from the fold: never data from outside)
+    state: _State = pickle.loads(frozen)
+    return state
 
 
 def _level(spec: Any, level: tuple[int, int, int]) -> dict[str, Any]:
