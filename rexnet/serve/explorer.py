@@ -77,6 +77,12 @@ class Explorer:
         return self._analytics
 
     def close(self) -> None:
+        """Stop the timelines' background threads, then close the DuckDB side and the store."""
+        with self._lock:
+            timelines = list(self._timelines.values())
+            self._timelines.clear()
+        for timeline in timelines:
+            timeline.stop()
         if self._analytics is not None:
             self._analytics.close()
         self.store.close()

@@ -91,6 +91,7 @@ class Timeline:
         #: the same state, in Python, was most of a scrub's time), and bytes are compact
         self._states: list[bytes] = [_freeze(_State(MarketEngine(self.spec), Accounts()))]
         self._warming: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- points ------------------------------------------------------------------------------------
     def t_ms_of(self, seq: int) -> int:
@@ -148,7 +149,7 @@ class Timeline:
     def warm(self) -> None:
         """Take every snapshot up to the head, one interval per turn of the lock, so that reads
         asked for meanwhile are answered between intervals (run in a background thread)."""
-        while True:
+        while not self._stop.is_set():
             with self._lock:
                 if self._seqs[-1] + self.every > self.run.head_seq:
                     return
@@ -161,12 +162,18 @@ class Timeline:
     def start_warming(self) -> None:
         """:meth:`warm` in a daemon thread, once."""
         with self._lock:
-            if self._warming is not None:
+            if self._warming is not None or self._stop.is_set():
                 return
             self._warming = threading.Thread(
                 target=self.warm, name=f"timeline-{self.run.run_id}", daemon=True
             )
         self._warming.start()
+
+    def stop(self) -> None:
+        """Stop taking snapshots in the background and wait for the thread to end."""
+        self._stop.set()
+        if self._warming is not None:
+            self._warming.join()
 
     # -- the view ----------------------------------------------------------------------------------
     def view(self, seq: int) -> dict[str, Any]:

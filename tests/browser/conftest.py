@@ -4,6 +4,9 @@ The browser is Debian's ``chromium`` (``/usr/bin/chromium``; ``.ci/run`` install
 missing), driven by Playwright's own driver; no browser is ever downloaded. Under ``CI=true`` a
 missing browser or driver fails the tests instead of skipping them.
 
+The explorer and the browser live for one test module: no thread of theirs outlives it (the
+replay's forked chain check only forks a single-threaded process).
+
 Screenshots go to ``$REXNET_SCREENSHOTS`` (default: a temporary folder); their paths are listed at
 the end of the test session.
 """
@@ -41,7 +44,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ledger(tmp_path_factory):
     """``(db_url, runs by name)``: demo, p and its fork f (see ``serve_ledger``)."""
     from serve_ledger import build
@@ -51,7 +54,7 @@ def ledger(tmp_path_factory):
     return url, build(url, folder)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(ledger):
     """The base URL of the explorer, served by uvicorn on a free local port in a thread."""
     import uvicorn
@@ -76,7 +79,7 @@ def site(ledger):
     thread.join(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory):
     """A headless Chromium with a fresh profile; :data:`REQUESTS` lists every URL it asked for."""
     if not Path(CHROMIUM).exists():

@@ -8,6 +8,7 @@ database password or the server's ledger path (the PostgreSQL case is in ``test_
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 from serve_ledger import invoke_json
@@ -202,3 +203,6 @@ def test_a_run_recorded_later_shows_up(tmp_path):
         page = client.get("/").text
         assert first["run_id"] in page and second["run_id"] in page
         assert client.get(f"/runs/{second['run_id']}").status_code == 200
+        assert client.get(f"/runs/{second['run_id']}/book").status_code == 200  # starts a warm-up thread
+    # shutting the explorer down ends its threads (the replay's chain check forks only when alone)
+    assert not [t for t in threading.enumerate() if t.name.startswith("timeline-")]
