@@ -52,6 +52,10 @@ def plotly_js() -> Path:
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("rexnet.serve", "templates"), autoescape=select_autoescape())
     env.filters["short"] = lambda h: (h or "")[:12]
+    # SQL doubles (VWAPs, sums) shown to 4 decimals; exact figures are passed as text, untouched
+    env.filters["r4"] = lambda v: (
+        "" if v is None else (f"{v:.4f}".rstrip("0").rstrip(".") if isinstance(v, float) else v)
+    )
     return env
 
 
