@@ -50,10 +50,12 @@ class Explorer:
 
     def __init__(self, db_url: str) -> None:
         from rexnet.store import open_store
+        from rexnet.store.engine import parse_url
 
         self.db_url = db_url
-        self.store = open_store(db_url)
-        self.redact = Redactor(self.store.engine.url)
+        self.store = open_store(db_url, read_only=True)  # the explorer never writes
+        # the URL as given and as opened (a read-only SQLite ledger is opened by another URL)
+        self.redact = Redactor(parse_url(db_url), self.store.engine.url)
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()  # one DuckDB statement at a time
         self._analytics: Any = None

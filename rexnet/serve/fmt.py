@@ -38,15 +38,15 @@ class Redactor:
     the pages themselves only ever name the ledger as "sqlite ledger" / "postgresql ledger".
     """
 
-    def __init__(self, url: sa.URL) -> None:
-        pairs = {
-            url.render_as_string(hide_password=False): "<ledger>",
-            url.set(drivername="postgresql").render_as_string(hide_password=False): "<ledger>",
-        }
-        if url.password:
-            pairs[str(url.password)] = "***"
-        if url.get_backend_name() == "sqlite" and url.database:
-            pairs[str(url.database)] = "<ledger>"
+    def __init__(self, url: sa.URL, *more: sa.URL) -> None:
+        pairs: dict[str, str] = {}
+        for each in (url, *more):
+            pairs[each.render_as_string(hide_password=False)] = "<ledger>"
+            pairs[each.set(drivername="postgresql").render_as_string(hide_password=False)] = "<ledger>"
+            if each.password:
+                pairs[str(each.password)] = "***"
+            if each.get_backend_name() == "sqlite" and each.database:
+                pairs[str(each.database)] = "<ledger>"
         # longest first, so a URL is replaced whole before the path or password inside it
         self._pairs = sorted(((s, r) for s, r in pairs.items() if s), key=lambda p: len(p[0]), reverse=True)
         self.label = f"{url.get_backend_name()} ledger"
