@@ -3,8 +3,8 @@
 The overview reads the run's trades once (heat map, VWAP by lead time and the summary's trade
 figures come from the same rows) and three named queries of :mod:`rexnet.analytics.queries`
 (``costs_by_type``, ``system_balance``, ``reservation_vs_realization``), the ones ``rexnet
-report`` draws. Costs are by prosumer type (the agent id without its number); when the ledger
-has an ``agents`` view with a ``group`` column, by type and group too. Results are cached per run
+report`` draws. Costs are by prosumer type (the agent id without its number); when the run's
+agents have groups (the ``agents`` view, ``group_name``), by type and group. Results are cached per run
 and head hash.
 """
 
@@ -22,10 +22,10 @@ from rexnet.serve import plots
 from rexnet.serve.fmt import plain
 
 _COSTS_BY_GROUP = """
-SELECT agent_type(s.agent) AS agent_type, CAST(g."group" AS VARCHAR) AS "group",
+SELECT COALESCE(g.kind, agent_type(s.agent)) AS agent_type, COALESCE(g.group_name, '') AS "group",
        ROUND(SUM(-s.net_cash), 10) AS cost, ROUND(SUM(s.penalty), 10) AS penalties,
        COUNT(DISTINCT s.agent) AS agents
-FROM settlements s JOIN agents g ON g.run_id = s.run_id AND g.agent = s.agent
+FROM settlements s LEFT JOIN agents g ON g.run_id = s.run_id AND g.agent = s.agent
 WHERE s.run_id = $run AND s.agent <> 'system'
 GROUP BY ALL ORDER BY ALL
 """
@@ -56,12 +56,14 @@ def costs(explorer: Any, run: Any) -> tuple[list[dict[str, Any]], bool, str]:
         {"agent_type": r["agent_type"], "cost": r["cost"], "penalties": r["penalties"], "agents": r["agents"]}
         for r in explorer.named("costs_by_type", run)
     ]
-    if explorer.has_column("agents", "group", [run.run_id]):
+    if explorer.has_column("agents", "group_name", [run.run_id]):
         try:
-            return explorer.select(_COSTS_BY_GROUP, [run.run_id], run=run.run_id), True, ""
+            grouped = explorer.select(_COSTS_BY_GROUP, [run.run_id], run=run.run_id)
         except AnalyticsError as error:
-            note = f"groups could not be read ({error}); costs by type only"
-            return by_type, False, explorer.redact(note)
+            return by_type, False, explorer.redact(f"groups could not be read ({error}); costs by type only")
+        if any(r["group"] for r in grouped):
+            return grouped, True, ""
+        return by_type, False, "no participant of this run has a group: costs are by type only"
     return by_type, False, "this ledger records no agent groups: costs are by type only"
 
 
