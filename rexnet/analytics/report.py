@@ -205,6 +205,7 @@ def write_report(
     index = out / "index.html"
     index.write_text(_html(run, figures, tables), encoding="utf-8")
     say(f"wrote {index}")
+    say(f"to explore it interactively (book replay, trails, SQL): rexnet serve, then open /runs/{rid}")
     return index
 
 

@@ -133,6 +133,16 @@ def main() -> None:
 
 
 # importing the command modules registers their commands on `cli`
-from rexnet.cli import analytics, digest, experiment, ledger, market, replay, sim, sweep  # noqa: E402,F401
+from rexnet.cli import (  # noqa: E402,F401
+    analytics,
+    digest,
+    experiment,
+    ledger,
+    market,
+    replay,
+    serve,
+    sim,
+    sweep,
+)
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB"]

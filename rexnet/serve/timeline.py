@@ -1,0 +1,244 @@
+"""The book replay behind the scrubber: a run's books, accounts and trades tape as of any seq or time.
+
+The state as of a point is the fold of the log up to it (:mod:`rexnet.replay.projection`): the
+live engine's own ``apply`` for the books, :class:`~rexnet.replay.accounts.Accounts` for the
+accounts. A scrubber asks for many points of one run, so :class:`Timeline` keeps both projections
+every ``every`` events, as :class:`rexnet.replay.snapshot.Snapshots` keeps the engine: an as-of
+read copies the nearest snapshot at or before the point and folds at most ``every`` events from
+it (the column read of :func:`~rexnet.replay.history.read_history_coded`). ``Snapshots`` holds the
+engine only; the accounts would need a second pass over the log, hence one pass here that keeps
+both. The snapshots live in memory, pickled (a cache; the log stays the only truth), and are
+taken lazily, in one forward pass, as far as the furthest point asked for.
+
+A time is turned into a seq first (the last event with ``t <= T``) by a binary search over the
+primary key, since events are stored in time order: the as-of read then takes the column read,
+which a bound by time cannot (it reads rows up to the run's end).
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from rexnet.engine import MarketEngine
+from rexnet.errors import InputError, RexnetError
+from rexnet.replay.accounts import Accounts
+from rexnet.replay.decode import NotApplicable, event_of, fold_coded
+from rexnet.replay.history import read_history, read_history_coded
+from rexnet.replay.projection import not_applicable, run_spec
+from rexnet.serve.fmt import plain
+from rexnet.sim.kernel import relaxed_gc
+
+#: events between snapshots: a scrub folds at most this many (a few tens of ms)
+EVERY = 5_000
+#: levels shown per side of a book
+LEVELS = 10
+#: trades shown before and after the point on the tape, and how far (events) to look for them
+TAPE_BEFORE, TAPE_AFTER, TAPE_WINDOW = 12, 6, 1_500
+
+
+def t_ms_of(store: Any, run: Any, seq: int) -> int:
+    """Sim time (ms) of event ``seq`` of ``run``'s history (one primary-key read)."""
+    for row in read_history(store, run, from_seq=seq, to_seq=seq):
+        return int(row.t_ms)
+    raise InputError(f"run {run.run_id} has no seq {seq}")
+
+
+def seq_at(store: Any, run: Any, t_ms: int) -> int:
+    """The last seq of ``run``'s history with ``t <= t_ms`` (-1 when none): a binary search over
+    the primary key, events being stored in time order."""
+    lo, hi = 0, run.head_seq
+    if hi < 0 or t_ms_of(store, run, 0) > t_ms:
+        return -1
+    while lo < hi:  # invariant: t(lo) <= t_ms
+        mid = (lo + hi + 1) // 2
+        if t_ms_of(store, run, mid) <= t_ms:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@dataclass
+class _State:
+    engine: MarketEngine
+    accounts: Accounts
+
+    def fold(self, chunk: Any) -> None:
+        fold_coded(chunk, (self.engine.apply, self.accounts.apply))
+
+
+class Timeline:
+    """As-of books, accounts and tape of one run (thread-safe: one read at a time).
+
+    Args:
+        store: the event store.
+        run: the run (a ``RunInfo``); its full history (a fork's prefix included) is read.
+        every: events between snapshots.
+    """
+
+    def __init__(self, store: Any, run: Any, *, every: int = EVERY) -> None:
+        self.store = store
+        self.run = run
+        self.every = every
+        self.spec = run_spec(run)
+        self._lock = threading.Lock()
+        #: seq of the last event folded into each snapshot, ascending; -1 = the empty state
+        self._seqs: list[int] = [-1]
+        #: each snapshot pickled: restoring one is a C-speed ``pickle.loads`` (``copy.deepcopy`` of
+        #: the same state, in Python, was most of a scrub's time), and bytes are compact
+        self._states: list[bytes] = [_freeze(_State(MarketEngine(self.spec), Accounts()))]
+        self._warming: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- points ------------------------------------------------------------------------------------
+    def t_ms_of(self, seq: int) -> int:
+        """Sim time (ms) of event ``seq`` of the run's history."""
+        return t_ms_of(self.store, self.run, seq)
+
+    def end_ms(self) -> int:
+        return self.t_ms_of(self.run.head_seq) if self.run.head_seq >= 0 else 0
+
+    def seq_at(self, t_ms: int) -> int:
+        """The last seq with ``t <= t_ms`` (-1 when the first event is later)."""
+        return seq_at(self.store, self.run, t_ms)
+
+    def check_seq(self, seq: int) -> int:
+        if not -1 <= seq <= self.run.head_seq:
+            raise InputError(
+                f"run {self.run.run_id} has no seq {seq} (its events are 0..{self.run.head_seq})"
+            )
+        return seq
+
+    # -- states ------------------------------------------------------------------------------------
+    def state_at(self, seq: int) -> tuple[MarketEngine, Accounts]:
+        """Fresh copies of the engine and accounts after event ``seq`` (-1: before any event)."""
+        self.check_seq(seq)
+        with self._lock:
+            try:
+                with relaxed_gc():
+                    self._extend(seq)
+                    i = max(k for k, s in enumerate(self._seqs) if s <= seq)
+                    state = _thaw(self._states[i])
+                    if seq > self._seqs[i]:
+                        for chunk in read_history_coded(
+                            self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=seq
+                        ):
+                            state.fold(chunk)
+            except NotApplicable as failed:
+                raise not_applicable(self.run, failed) from None
+        return state.engine, state.accounts
+
+    def _extend(self, seq: int, *, steps: int | None = None) -> None:
+        """Take snapshots forward until the next one would lie beyond ``seq`` (at most ``steps``)."""
+        if self._seqs[-1] + self.every > seq:
+            return
+        state = _thaw(self._states[-1])
+        taken = 0
+        while self._seqs[-1] + self.every <= seq and (steps is None or taken < steps):
+            first = self._seqs[-1] + 1
+            last = first + self.every - 1
+            for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=last):
+                state.fold(chunk)
+            self._seqs.append(last)
+            self._states.append(_freeze(state))
+            taken += 1
+
+    def warm(self) -> None:
+        """Take every snapshot up to the head, one interval per turn of the lock, so that reads
+        asked for meanwhile are answered between intervals (run in a background thread)."""
+        while not self._stop.is_set():
+            with self._lock:
+                if self._seqs[-1] + self.every > self.run.head_seq:
+                    return
+                try:
+                    with relaxed_gc():
+                        self._extend(self.run.head_seq, steps=1)
+                except (NotApplicable, RexnetError):
+                    return  # the reads report it, with the seq, when they reach it
+
+    def start_warming(self) -> None:
+        """:meth:`warm` in a daemon thread, once."""
+        with self._lock:
+            if self._warming is not None or self._stop.is_set():
+                return
+            self._warming = threading.Thread(
+                target=self.warm, name=f"timeline-{self.run.run_id}", daemon=True
+            )
+        self._warming.start()
+
+    def stop(self) -> None:
+        """Stop taking snapshots in the background and wait for the thread to end."""
+        self._stop.set()
+        if self._warming is not None:
+            self._warming.join()
+
+    # -- the view ----------------------------------------------------------------------------------
+    def view(self, seq: int) -> dict[str, Any]:
+        """Everything the book page shows after event ``seq``, in display units (JSON-ready)."""
+        engine, accounts = self.state_at(seq)
+        spec = self.spec
+        books = []
+        for unit in sorted(engine.open_units()):
+            depth = engine.depth(unit)
+            books.append(
+                {
+                    "unit": unit,
+                    "bids": [_level(spec, lvl) for lvl in depth["bids"][:LEVELS]],
+                    "asks": [_level(spec, lvl) for lvl in depth["asks"][:LEVELS]],
+                    "bid_levels": len(depth["bids"]),
+                    "ask_levels": len(depth["asks"]),
+                }
+            )
+        return {
+            "seq": seq,
+            "t": 0.0 if seq < 0 else self.t_ms_of(seq) / 1000.0,
+            "head_seq": self.run.head_seq,
+            "books": books,
+            "tape": self.tape(seq),
+            "accounts": [{k: plain(v) for k, v in row.items()} for row in accounts.rows(spec)],
+        }
+
+    def tape(self, seq: int) -> list[dict[str, Any]]:
+        """The trades just before and after ``seq`` (within :data:`TAPE_WINDOW` events each way)."""
+        lo = max(0, seq - TAPE_WINDOW)
+        hi = min(self.run.head_seq, seq + TAPE_WINDOW)
+        if hi < lo:
+            return []
+        rows = list(read_history(self.store, self.run, from_seq=lo, to_seq=hi, types={"trade"}))
+        before = [r for r in rows if r.seq <= seq][-TAPE_BEFORE:]
+        after = [r for r in rows if r.seq > seq][:TAPE_AFTER]
+        spec = self.spec
+        out = []
+        for row in before + after:
+            e = event_of(row)
+            out.append(
+                {
+                    "seq": row.seq,
+                    "t": row.t_ms / 1000.0,
+                    "unit": e.unit,
+                    "price": plain(spec.price_display(e.price)),
+                    "qty": plain(spec.kw_display(e.qty)),
+                    "buyer": e.buyer,
+                    "seller": e.seller,
+                    "after": row.seq > seq,
+                }
+            )
+        return out
+
+
+def _freeze(state: _State) -> bytes:
+    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _thaw(frozen: bytes) -> _State:
+    # (our own bytes, made in this process from the fold: never data from outside)
+    state: _State = pickle.loads(frozen)
+    return state
+
+
+def _level(spec: Any, level: tuple[int, int, int]) -> dict[str, Any]:
+    price, qty, orders = level
+    return {"price": plain(spec.price_display(price)), "qty": plain(spec.kw_display(qty)), "orders": orders}
