@@ -204,6 +204,12 @@ class SolarGroup(_Forecasted):
     tilt: float = Field(30.0, ge=0, le=90)
     azimuth: float = Field(180.0, ge=0, lt=360)
     clearness: float = Field(0.7, gt=0, le=1)
+
+    @property
+    def capacity_kw(self) -> float:
+        """Peak output (kW): the PV peak power (recorded in ``agent_registered``)."""
+        return self.pv_kwp
+
     sigma: float = Field(0.2, ge=0)
     rho: float = Field(0.7, ge=0, le=1)
 
@@ -215,6 +221,12 @@ class HouseholdGroup(_Forecasted):
     kind: Literal["household"]
     profile: Literal["bdew_h0", "bdew_g0", "bdew_l0", "stylized"] = "bdew_h0"
     annual_kwh: float = Field(3500.0, gt=0)
+
+    @property
+    def mean_kw(self) -> float:
+        """Average load (kW) over a year (recorded in ``agent_registered``)."""
+        return self.annual_kwh / 8760.0
+
     sigma: float = Field(0.2, ge=0)
     rho: float = Field(0.3, ge=0, le=1)
     final_share: float = Field(0.3, ge=0, le=1)
