@@ -3,8 +3,10 @@
 Plots: the forward price heat map (target unit x trading time, colour = VWAP of the trades in the
 cell), reservation vs realization per participant and unit (the floor x >= e is the diagonal),
 penalties and costs by prosumer type, the depth profile at a time, the system balance per unit,
-and for a fork the per-unit comparison with its parent. Tables of the named queries follow the
-plots. A plot with no data says so instead of failing.
+the expected profile of one participant per uncontrollable kind beside its reservations and
+realizations (recomputed from the run's stored scenario, see :func:`expected_profile`), and for a
+fork the per-unit comparison with its parent. Tables of the named queries follow the plots. A
+plot with no data says so instead of failing.
 """
 
 from __future__ import annotations
@@ -134,6 +136,55 @@ def fork_plot(axes: Any, diff: Any) -> None:
     bottom.set_ylabel("penalty delta (currency)")
 
 
+#: the kinds whose output follows an expected profile (rexnet.sim.profiles)
+PROFILE_KINDS = ("household", "solar", "wind")
+
+
+def expected_profile(run: Any, agent: str) -> list[tuple[int, float]]:
+    """``[(unit, kW)]``: ``agent``'s expected net injection in ``run`` (a ``RunInfo``).
+
+    Recomputed from the scenario stored with the run (with a fork's group changes applied), so
+    the ledger alone gives it back; empty for ingested runs and for agents without a profile.
+    """
+    from rexnet.replay.fork import current_groups
+    from rexnet.replay.rerun import is_ingest, split_record
+    from rexnet.sim.profiles import expected_kw
+    from rexnet.sim.scenario import Scenario
+
+    record = run.scenario
+    if not isinstance(record, dict) or is_ingest(record):
+        return []
+    scenario = Scenario.from_record(split_record(record)[0])
+    return expected_kw(scenario, agent, groups=current_groups(record))
+
+
+def profile_plot(axes: Any, profiles: list[tuple[str, list[tuple[int, float]], Any]]) -> None:
+    """One panel per participant: expected profile (line), reservations (steps), realizations."""
+    for ax, (agent, expected, rows) in zip(axes, profiles, strict=False):
+        if expected:
+            units, kw = zip(*expected, strict=True)
+            ax.plot(units, kw, color="black", lw=1.2, label="expected")
+        if not rows.empty:
+            ax.step(rows["unit"], rows["reserved"], where="mid", color="tab:blue", label="reservation e")
+            ax.scatter(rows["unit"], rows["realized"], s=8, color="tab:orange", label="realization x")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_ylabel("kW")
+        ax.set_title(f"{agent}: expected profile, reservations, realizations", fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+    axes[-1].set_xlabel("unit")
+
+
+def _profiles(run: Any, settlements: Any) -> list[tuple[str, list[tuple[int, float]], Any]]:
+    """The first participant of each kind with a profile, its profile and its settled rows."""
+    out: list[tuple[str, list[tuple[int, float]], Any]] = []
+    for kind in PROFILE_KINDS:
+        agents = sorted(a for a in set(settlements["agent"]) if str(a).rpartition("-")[0] == kind)
+        if agents:
+            rows = settlements[settlements["agent"] == agents[0]].sort_values("unit")
+            out.append((agents[0], expected_profile(run, agents[0]), rows))
+    return out
+
+
 def _save(plt: Any, fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -189,6 +240,13 @@ def write_report(
     fig, ax = plt.subplots(figsize=(10, 4))
     balance_plot(ax, balance)
     figures.append(("System balance per unit", _save(plt, fig, out / "system_balance.png")))
+    profiles = _profiles(run, settlements) if not settlements.empty else []
+    if profiles:  # simulated runs only: an ingested stream has no scenario to recompute from
+        fig, axes = plt.subplots(len(profiles), 1, figsize=(10, 2.6 * len(profiles)), squeeze=False)
+        profile_plot(axes[:, 0], profiles)
+        figures.append(
+            ("Expected profiles, reservations and realizations", _save(plt, fig, out / "profiles.png"))
+        )
     tables = [
         ("Costs by prosumer type", costs),
         ("System balance per unit", balance),

@@ -67,8 +67,9 @@ def _graft_client(sim: Simulation, agent: str, old: Any, new: Any) -> None:
     parameter-derived attributes; state (empty at construction) compares equal and is kept.
     """
     client = sim.clients[agent]
-    before = build_client(old, agent, sim.spec, sim.seed, sim.shocks).__dict__
-    after = build_client(new, agent, sim.spec, sim.seed, sim.shocks).__dict__
+    site = sim.scenario.site
+    before = build_client(old, agent, sim.spec, sim.seed, sim.shocks, site=site).__dict__
+    after = build_client(new, agent, sim.spec, sim.seed, sim.shocks, site=site).__dict__
     for name, value in after.items():
         if name in STATE_ATTRS:
             continue

@@ -7,8 +7,11 @@ the market. They meet in :meth:`Client.plan`: given what the broker sees of the 
 the prices beyond which trading would hurt it (``floor`` to sell, ``ceiling`` to buy).
 
 This module holds the *uncontrollable* clients (wind, solar, household load): their net
-injection is a stochastic process around a daily profile, forecast by the martingale model of
-forecast evolution (:mod:`rexnet.sim.forecast`). Their target is the newsvendor quantile of
+injection is a stochastic process around an expected profile, forecast by the martingale model of
+forecast evolution (:mod:`rexnet.sim.forecast`). The expected profile is a shared
+:class:`~rexnet.sim.profiles.UnitShape` computed by the field's libraries (BDEW load profiles,
+pvlib, windpowerlib; see :mod:`rexnet.sim.profiles`), or, without one, the stylized daily shapes
+below. Their target is the newsvendor quantile of
 the forecast (see :func:`rexnet.sim.broker.critical_fractile`).
 
 Quantities are meter units (floats inside the models, whole meter units at the edges), prices
@@ -24,6 +27,7 @@ from typing import NamedTuple
 
 from rexnet.domain.market import MarketSpec
 from rexnet.sim.forecast import Forecast, MartingaleNoise, Shock, lead_units, shared_noise, shock_factor
+from rexnet.sim.profiles import UnitShape
 
 
 class Context(NamedTuple):
@@ -212,22 +216,34 @@ class StochasticClient(Client):
 
 
 class Wind(StochasticClient):
-    """Wind generation: capacity factor ``mean_cf`` with a mild night-time maximum."""
+    """Wind generation: capacity x capacity factor, from a turbine's power curve (``shape``) or
+    stylized: ``mean_cf`` with a mild night-time maximum."""
 
     kind = "wind"
     driver = "wind"
 
     def __init__(
-        self, agent: str, spec: MarketSpec, run_seed: int, *, capacity: float, mean_cf: float, **kw
+        self,
+        agent: str,
+        spec: MarketSpec,
+        run_seed: int,
+        *,
+        capacity: float,
+        mean_cf: float = 0.35,
+        shape: UnitShape | None = None,
+        **kw,
     ) -> None:
         self.capacity = capacity
         self.mean_cf = mean_cf
+        self.shape = shape
         super().__init__(agent, spec, run_seed, **kw)
 
     def scale(self, unit: int) -> float:
         return self.capacity
 
     def level(self, unit: int) -> float:
+        if self.shape is not None:
+            return self.shape.at(unit)
         return _wind_level(self.mean_cf, hour_of_day(self.spec, unit))
 
 
@@ -237,19 +253,31 @@ def _wind_level(mean_cf: float, hour: float) -> float:
 
 
 class Solar(StochasticClient):
-    """Solar generation: capacity x clear-sky share x clearness (cloud noise); 0 at night."""
+    """Solar generation: capacity x clear-sky output per kWp (pvlib ``shape``, or stylized) x
+    clearness (cloud noise); 0 at night."""
 
     kind = "solar"
     driver = "solar"
 
     def __init__(
-        self, agent: str, spec: MarketSpec, run_seed: int, *, capacity: float, clearness: float, **kw
+        self,
+        agent: str,
+        spec: MarketSpec,
+        run_seed: int,
+        *,
+        capacity: float,
+        clearness: float,
+        shape: UnitShape | None = None,
+        **kw,
     ) -> None:
         self.capacity = capacity
         self.clearness = clearness
+        self.shape = shape
         super().__init__(agent, spec, run_seed, **kw)
 
     def scale(self, unit: int) -> float:
+        if self.shape is not None:
+            return self.capacity * self.shape.at(unit)
         return self.capacity * _clear_sky_at(self.spec.unit_seconds, unit)
 
     def level(self, unit: int) -> float:
@@ -257,17 +285,32 @@ class Solar(StochasticClient):
 
 
 class Household(StochasticClient):
-    """Household base load: ``mean`` x daily shape x (1 + noise), as negative net injection."""
+    """Household base load: ``mean`` x load shape x (1 + noise), as negative net injection.
+
+    The shape has a mean of 1 over a year (BDEW ``shape``) or a day (stylized).
+    """
 
     kind = "household"
     driver = "load"
     hi_frac = 3.0
 
-    def __init__(self, agent: str, spec: MarketSpec, run_seed: int, *, mean: float, **kw) -> None:
+    def __init__(
+        self,
+        agent: str,
+        spec: MarketSpec,
+        run_seed: int,
+        *,
+        mean: float,
+        shape: UnitShape | None = None,
+        **kw,
+    ) -> None:
         self.mean = mean
+        self.shape = shape
         super().__init__(agent, spec, run_seed, **kw)
 
     def scale(self, unit: int) -> float:
+        if self.shape is not None:
+            return -self.mean * self.shape.at(unit)
         return -self.mean * _load_shape_at(self.spec.unit_seconds, unit)
 
     def level(self, unit: int) -> float:

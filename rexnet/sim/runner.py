@@ -29,9 +29,10 @@ from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.forecast import Shock
 from rexnet.sim.kernel import PRIORITY_MARKET, PRIORITY_REALIZE, Kernel
 from rexnet.sim.port import MarketPort
+from rexnet.sim.profiles import shape_for
 from rexnet.sim.registration import registration
 from rexnet.sim.rng import agent_rng
-from rexnet.sim.scenario import Scenario
+from rexnet.sim.scenario import Scenario, SiteSection
 from rexnet.sim.zi import AdaptiveBroker, ZIBroker
 
 OnEvents = Callable[[list[Any]], None]
@@ -48,18 +49,28 @@ def _ticks(spec: MarketSpec, price: float) -> int:
     return round(Decimal(repr(price)) / spec.tick)
 
 
-def build_client(group: Any, agent: str, spec: MarketSpec, seed: int, shocks: tuple[Shock, ...]) -> Client:
-    """The client of one member of a population group."""
+def build_client(
+    group: Any,
+    agent: str,
+    spec: MarketSpec,
+    seed: int,
+    shocks: tuple[Shock, ...],
+    *,
+    site: SiteSection | None = None,
+) -> Client:
+    """The client of one member of a population group (at ``site``, default: the default site)."""
     g = group
     if g.kind in ("wind", "solar", "household"):
-        mmfe = dict(sigma=g.sigma, rho=g.rho, lead=g.lead_units, final_share=g.final_share, shocks=shocks)
+        mmfe: dict[str, Any] = dict(
+            sigma=g.sigma, rho=g.rho, lead=g.lead_units, final_share=g.final_share, shocks=shocks
+        )
+        # the expected profile, shared by every member of every group with the same parameters
+        mmfe["shape"] = shape_for(g, site or SiteSection(), spec.unit_seconds)
         if g.kind == "wind":
             return Wind(agent, spec, seed, capacity=_units(spec, g.capacity_kw), mean_cf=g.mean_cf, **mmfe)
         if g.kind == "solar":
-            return Solar(
-                agent, spec, seed, capacity=_units(spec, g.capacity_kw), clearness=g.clearness, **mmfe
-            )
-        return Household(agent, spec, seed, mean=_units(spec, g.mean_kw), **mmfe)
+            return Solar(agent, spec, seed, capacity=_units(spec, g.pv_kwp), clearness=g.clearness, **mmfe)
+        return Household(agent, spec, seed, mean=_units(spec, g.annual_kwh / 8760.0), **mmfe)
     if g.kind == "flexible":
         return FlexibleLoad(
             agent,
@@ -165,10 +176,15 @@ class Simulation:
                 self.members[index].append(members[-1][0])
         self._numbers = numbers
         for agent, group in sorted(members, key=lambda m: m[0]):
-            client = build_client(group, agent, self.spec, self.seed, self.shocks)
+            client = build_client(group, agent, self.spec, self.seed, self.shocks, site=self.scenario.site)
             self.clients[agent] = client
             self._kinds[agent] = group.kind
             self.brokers[agent] = self._broker(group, client)
+        # the library calls of the expected profiles happen here, once per shared shape
+        for shape in {
+            id(s): s for s in (getattr(c, "shape", None) for c in self.clients.values()) if s
+        }.values():
+            shape.warm(self.first_unit, self.last_unit)
 
     def add_agent(self, index: int) -> str:
         """Add one member to population group ``index`` from now on (for forks); returns its id.
@@ -180,7 +196,7 @@ class Simulation:
         group = self.groups[index]
         self._numbers[group.kind] = self._numbers.get(group.kind, 0) + 1
         agent = f"{group.kind}-{self._numbers[group.kind]:03d}"
-        client = build_client(group, agent, self.spec, self.seed, self.shocks)
+        client = build_client(group, agent, self.spec, self.seed, self.shocks, site=self.scenario.site)
         broker = self._broker(group, client)
         # realizations walk ``clients`` in id order: keep the dict sorted
         self.clients = dict(sorted({**self.clients, agent: client}.items()))

@@ -6,6 +6,8 @@ reused from :class:`rexnet.domain.market.MarketConfig`), plus::
     name = "default"                 # optional
     extends = "default"              # optional: start from a built-in scenario, then override
     [run]          units = 96, seed = 0, start_unit = (horizon), price_prior = 50.0
+    [site]         latitude = 51.32, longitude = 9.5, altitude = 170.0, timezone = "Europe/Berlin",
+                   date = 2026-06-17     # delivery unit 0 starts at local midnight of the date
     [[population]] kind = "wind", count = 6, strategy = "target", capacity_kw = 4.0, ...
                    group = "estate", attributes = {income = "low"}     # optional labels
     [[shocks]]     driver = "wind", first_unit = 40, last_unit = 50, factor = 0.4, at_s = 31500
@@ -21,6 +23,8 @@ Built-in scenarios ship as package data in ``rexnet/scenarios/*.toml`` and load 
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import json
 import math
 import re
@@ -28,6 +32,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -131,6 +136,28 @@ class Tariff(_Model):
         return self
 
 
+class SiteSection(_Model):
+    """``[site]``: where the prosumers are and which day unit 0 is (see :mod:`rexnet.sim.profiles`).
+
+    The default is a German site (BDEW load profiles are German) on a summer weekday.
+    """
+
+    latitude: Real = Field(51.32, ge=-90, le=90)
+    longitude: Real = Field(9.5, ge=-180, le=180)
+    altitude: Real = Field(170.0, ge=-500, le=9000)
+    timezone: Text = "Europe/Berlin"
+    date: dt.date = dt.date(2026, 6, 17)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'unknown time zone {value!r} (an IANA name, e.g. "Europe/Berlin")') from None
+        return value
+
+
 class _Group(_Labelled):
     #: 0 switches a group off (handy in sweeps and overrides)
     count: Int = Field(1, ge=0, le=INT64_MAX)
@@ -155,22 +182,64 @@ class _Forecasted(_Group):
 
 
 class WindGroup(_Forecasted):
+    """Wind: ``capacity_kw`` of a ``turbine``'s power curve (windpowerlib type) at ``hub_height``
+    for a mean ``wind_speed`` at 10 m; ``profile = "stylized"``: capacity factor ``mean_cf``."""
+
     kind: Literal["wind"]
+    profile: Literal["power_curve", "stylized"] = "power_curve"
     capacity_kw: Real = Field(4.0, gt=0, le=KW_MAX)
+    turbine: Text = Field("E-82/2300", min_length=1, max_length=64)
+    hub_height: Real = Field(98.0, gt=0, le=300)
+    wind_speed: Real = Field(5.5, gt=0, le=40)
+    #: read by ``profile = "stylized"`` only (the turbine's power curve gives the output otherwise)
     mean_cf: Real = Field(0.35, gt=0, le=1)
+
+    @field_validator("turbine")
+    @classmethod
+    def _turbine(cls, value: str) -> str:
+        from rexnet.sim.profiles import turbine_types
+
+        known = turbine_types()
+        if value not in known:
+            close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(known[:3])}"
+            raise ValueError(f"unknown windpowerlib turbine {value!r} ({hint})")
+        return value
 
 
 class SolarGroup(_Forecasted):
+    """Solar: ``pv_kwp`` facing ``azimuth`` (degrees, 180 = south) at ``tilt``; pvlib clear sky
+    times ``clearness`` (``profile = "stylized"``: a half sine from 6 to 18 h)."""
+
     kind: Literal["solar"]
-    capacity_kw: Real = Field(3.0, gt=0, le=KW_MAX)
+    profile: Literal["pvwatts", "stylized"] = "pvwatts"
+    pv_kwp: Real = Field(3.0, gt=0, le=KW_MAX)
+    tilt: Real = Field(30.0, ge=0, le=90)
+    azimuth: Real = Field(180.0, ge=0, lt=360)
     clearness: Real = Field(0.7, gt=0, le=1)
+
+    @property
+    def capacity_kw(self) -> float:
+        """Peak output (kW): the PV peak power (recorded in ``agent_registered``)."""
+        return self.pv_kwp
+
     sigma: Real = Field(0.2, ge=0, le=SIGMA_MAX)
     rho: Real = Field(0.7, ge=0, le=1)
 
 
 class HouseholdGroup(_Forecasted):
+    """Uncontrollable load of ``annual_kwh`` a year, shaped by a BDEW standard load profile
+    (H0 households, G0 businesses, L0 farms; ``"stylized"``: two daily peaks)."""
+
     kind: Literal["household"]
-    mean_kw: Real = Field(0.5, gt=0, le=KW_MAX)
+    profile: Literal["bdew_h0", "bdew_g0", "bdew_l0", "stylized"] = "bdew_h0"
+    annual_kwh: Real = Field(3500.0, gt=0, le=KW_MAX * 8760)
+
+    @property
+    def mean_kw(self) -> float:
+        """Average load (kW) over a year (recorded in ``agent_registered``)."""
+        return self.annual_kwh / 8760.0
+
     sigma: Real = Field(0.2, ge=0, le=SIGMA_MAX)
     rho: Real = Field(0.3, ge=0, le=1)
     final_share: Real = Field(0.3, ge=0, le=1)
@@ -271,11 +340,12 @@ class ShockSpec(_Model):
 
 
 class Scenario(MarketConfig):
-    """A validated scenario: market tables, ``[run]``, ``[[population]]``, ``[[shocks]]``."""
+    """A validated scenario: market tables, ``[run]``, ``[site]``, ``[[population]]``, ``[[shocks]]``."""
 
     name: Text = "scenario"
     description: Text = ""
     run: RunSection = RunSection.model_validate({})
+    site: SiteSection = SiteSection.model_validate({})
     population: tuple[Group, ...] = ()
     shocks: tuple[ShockSpec, ...] = ()
     tariff: Tariff | None = None

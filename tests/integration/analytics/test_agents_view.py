@@ -18,8 +18,14 @@ SCENARIO = {
     "name": "labelled",
     "run": {"units": 2},
     "population": [
-        {"kind": "household", "count": 2, "group": "estate", "attributes": {"income": "low", "size": 2}},
-        {"kind": "household", "count": 1, "mean_kw": 0.8},
+        {
+            "kind": "household",
+            "count": 2,
+            "annual_kwh": 4380.0,
+            "group": "estate",
+            "attributes": {"income": "low", "size": 2},
+        },
+        {"kind": "household", "count": 1, "annual_kwh": 7008.0},
         {"kind": "wind", "count": 1, "capacity_kw": 3.0},
         {"kind": "zi_buyer", "count": 1, "value": 95.5, "max_kw": 0.5},
         {"kind": "storage", "count": 1, "energy_kwh": 5.0, "power_kw": 2.0},

@@ -202,7 +202,7 @@ def test_fork_of_a_fork_before_its_fork_point(parent_db):
     """Forking f (forked at 10000 s) at 8000 s: shares p's prefix, then both changes in time order."""
     db, _ = parent_db
     f = invoke_json(db, "fork", "p", "--time", "10000", "--set", "population.wind.capacity_kw=2.0")
-    g = invoke_json(db, "fork", f["run_id"], "--time", "8000", "--set", "population.solar.capacity_kw=1.0")
+    g = invoke_json(db, "fork", f["run_id"], "--time", "8000", "--set", "population.solar.pv_kwp=1.0")
     assert g["fork_seq"] < f["fork_seq"]
     store = open_store(db)
     run = store.get_run(g["run_id"])
