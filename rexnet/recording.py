@@ -44,6 +44,14 @@ def _out_of_range(error: BaseException) -> bool:
     return isinstance(error, OverflowError) or (isinstance(error, TypeError) and "64-bit" in str(error))
 
 
+def failure_reason(error: BaseException) -> str:
+    """The one-line reason recorded for a run that stopped with ``error``."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    text = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 @contextmanager
 def marked_failed(store: Any, run_id: str) -> Iterator[None]:
     """Mark the run ``failed`` when the block raises (never leave it ``running``), and re-raise.
@@ -56,7 +64,7 @@ def marked_failed(store: Any, run_id: str) -> Iterator[None]:
         yield
     except BaseException as error:
         try:
-            store.set_status(run_id, "failed")
+            store.set_status(run_id, "failed", reason=failure_reason(error))
         except Exception:  # noqa: BLE001 - the original error is the one to report
             pass
         if _out_of_range(error):

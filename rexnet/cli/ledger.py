@@ -35,8 +35,14 @@ def db_upgrade(state) -> None:
 @format_option("table", "json")
 @click.pass_obj
 def runs(state, fmt: str) -> None:
-    """List the runs in the ledger."""
-    print_rows([r.identity() for r in state.store.list_runs()], fmt)
+    """List the runs in the ledger (a failed run with the reason it failed)."""
+    rows = [
+        {**r.identity(), **({"failure": r.failure} if r.failure else {})} for r in state.store.list_runs()
+    ]
+    columns = None
+    if any("failure" in row for row in rows):
+        columns = ["run_id", "name", "status", "parent", "fork_seq", "events", "head_hash", "failure"]
+    print_rows(rows, fmt, columns)
 
 
 @cli.command()

@@ -189,8 +189,11 @@ class EventStore:
             rows = conn.execute(sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)).all()
         return [RunInfo.from_row(row) for row in rows]
 
-    def set_status(self, run_id: str, status: str) -> None:
-        """Set a run's status (``running``, ``completed`` or ``failed``).
+    def set_status(self, run_id: str, status: str, *, reason: str | None = None) -> None:
+        """Set a run's status (``running``, ``completed`` or ``failed``), and for ``failed`` why.
+
+        The reason is kept in ``runs.failure`` (one line, at most 500 characters); any other
+        status clears it.
 
         Raises:
             ValueError: unknown status.
@@ -200,7 +203,9 @@ class EventStore:
             raise ValueError(f"status must be one of {RUN_STATUSES}, not {status!r}")
         with translated(self.engine.url, f"run {run_id}: cannot set status"), self._write() as conn:
             count = conn.execute(
-                sa.update(runs).where(runs.c.run_id == run_id).values(status=status)
+                sa.update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(status=status, failure=_one_line(reason) if status == "failed" else None)
             ).rowcount
         if count != 1:
             raise RunNotFound(f"no run {run_id!r}")
@@ -602,3 +607,13 @@ def _cause(error: BaseException) -> str:
         error = error.orig
     lines = str(error).strip().splitlines()
     return lines[0].strip() if lines else type(error).__name__
+
+
+def _one_line(reason: str | None) -> str | None:
+    """The first line of a failure reason, at most 500 characters, passwords masked."""
+    if not reason:
+        return None
+    from rexnet.store.engine import mask_secrets
+
+    line = (reason.strip().splitlines() or [""])[0]
+    return mask_secrets(line)[:500] or None

@@ -93,6 +93,8 @@ class RunInfo:
     price_scale: str
     qty_scale: str
     money_scale: str
+    #: why a ``failed`` run failed (one line), else None
+    failure: str | None = None
 
     @property
     def head_hash_hex(self) -> str:
@@ -131,6 +133,7 @@ class RunInfo:
             price_scale=m["price_scale"],
             qty_scale=m["qty_scale"],
             money_scale=m["money_scale"],
+            failure=m.get("failure"),
         )
 
 

@@ -46,6 +46,8 @@ runs = sa.Table(
     sa.Column("head_seq", sa.BigInteger, nullable=False),
     sa.Column("head_hash", sa.LargeBinary, nullable=False),
     sa.Column("events", sa.BigInteger, nullable=False),
+    #: the one-line reason of a ``failed`` run (migration 0007)
+    sa.Column("failure", sa.Text, nullable=True),
     sa.CheckConstraint("status IN ('running', 'completed', 'failed')", name="status"),
     sa.CheckConstraint("(parent_run_id IS NULL) = (fork_seq IS NULL)", name="fork"),
     sa.Index("ix_runs_name", "name", unique=True),

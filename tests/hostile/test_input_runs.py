@@ -8,6 +8,8 @@ is marked ``failed`` and ``resume`` says why in one line.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from input_helpers import GOOD_LINE, assert_refused, invoke, jsonl, ledger
 
@@ -42,6 +44,8 @@ def test_a_run_that_fails_after_creation_is_marked_failed_with_a_one_line_reason
             record_commands(store, OVERFLOWING, spec=MarketSpec(), name="boom", scenario=_record(OVERFLOWING))
         (run,) = store.list_runs()
         assert run.status == "failed"
+        assert run.failure is not None and "64-bit" in run.failure  # the reason is kept
+        assert "\n" not in run.failure
     finally:
         store.close()
     # resume re-executes it, fails the same way: a one-line message, exit 2, still failed
@@ -79,10 +83,16 @@ def test_interrupting_a_run_marks_it_failed_and_resume_finishes_it(sqlite_url, t
     monkeypatch.setattr(recording.RunRecorder, "record", original)
     runs, _ = ledger(sqlite_url)
     assert [status for _, status, _ in runs] == ["failed"]
+    listed = invoke(sqlite_url, "runs", "--format", "json")
+    (row,) = json.loads(listed.output)
+    assert row["status"] == "failed" and row["failure"] == "interrupted"
+    assert "interrupted" in invoke(sqlite_url, "runs").output
     resumed = invoke(sqlite_url, "resume", "cut")
     assert resumed.exit_code == 0, resumed.output
     runs, _ = ledger(sqlite_url)
     assert [status for _, status, _ in runs] == ["completed"]
+    (row,) = json.loads(invoke(sqlite_url, "runs", "--format", "json").output)
+    assert "failure" not in row  # a finished run carries no failure
 
 
 @pytest.mark.parametrize(
