@@ -109,7 +109,8 @@ class Pages:
         if unit is None:
             raise InputError("give a unit")
         data = trail_data.trail(self.ex.store, run, agent, unit)
-        return self.page("trail.html", run=run, trail=data, agent=agent, unit=unit)
+        profile = self.ex.profile(run, agent, unit)
+        return self.page("trail.html", run=run, trail=data, agent=agent, unit=unit, profile=profile)
 
     def fork(self, request: Request) -> Response:
         run = self.ex.run(request.path_params["run"])

@@ -145,6 +145,23 @@ class Explorer:
         return timeline
 
     # -- DuckDB --------------------------------------------------------------------------------------
+    def profile(self, run: Any, agent: str, unit: int | None = None) -> dict[str, Any]:
+        """The Plotly figure of ``agent``'s expected profile beside its reservations and
+        realizations (:func:`rexnet.analytics.report.expected_profile` recomputes the profile from
+        the scenario stored with the run)."""
+        from rexnet.analytics.report import expected_profile
+        from rexnet.serve.plots import participant_profile
+
+        expected = expected_profile(run, agent)
+        rows = self.select(
+            "SELECT unit, reserved, realized FROM settlements WHERE run_id = $run AND agent = $agent "
+            "ORDER BY unit",
+            [run.run_id],
+            run=run.run_id,
+            agent=agent,
+        )
+        return participant_profile(agent, expected, rows, unit)
+
     def named(self, name: str, run: Any, **params: Any) -> list[dict[str, Any]]:
         """A named query of :mod:`rexnet.analytics.queries` as row dicts."""
         with self._duck_lock:

@@ -255,3 +255,61 @@ def fork_vs_parent(rows: list[dict[str, Any]], diverge_unit: int | None) -> dict
         ],
         "layout": layout,
     }
+
+
+def participant_profile(
+    agent: str, expected: list[tuple[int, float]], rows: list[dict[str, Any]], unit: int | None = None
+) -> dict[str, Any]:
+    """A participant's expected net injection per unit (the field's profile models, issue 18)
+    beside its reservations ``e`` and realizations ``x`` (kW), the trail's unit marked."""
+    title = f"{agent}: expected profile, reservations and realizations"
+    if not expected and not rows:
+        return _empty(title, "no profile and no settlements")
+    traces: list[dict[str, Any]] = []
+    if expected:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "expected",
+                "x": [u for u, _ in expected],
+                "y": _f(kw for _, kw in expected),
+                "line": {"color": "black", "width": 1.5},
+            }
+        )
+    if rows:
+        units = [r["unit"] for r in rows]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hvh", "color": "#1f77b4"},
+                "name": "reservation e",
+                "x": units,
+                "y": _f(r["reserved"] for r in rows),
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "marker": {"size": 5, "color": "#ff7f0e"},
+                "name": "realization x",
+                "x": units,
+                "y": _f(r["realized"] for r in rows),
+            }
+        )
+    more: dict[str, Any] = {}
+    if unit is not None:
+        more["shapes"] = [
+            {
+                "type": "line",
+                "x0": unit,
+                "x1": unit,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dot", "color": "grey", "width": 1},
+            }
+        ]
+    return {"data": traces, "layout": _layout(title, "delivery unit", "kW (net injection)", **more)}

@@ -206,3 +206,26 @@ def test_a_run_recorded_later_shows_up(tmp_path):
         assert client.get(f"/runs/{second['run_id']}/book").status_code == 200  # starts a warm-up thread
     # shutting the explorer down ends its threads (the replay's chain check forks only when alone)
     assert not [t for t in threading.enumerate() if t.name.startswith("timeline-")]
+
+
+def test_trail_shows_the_expected_profile_beside_reservations_and_realizations(client, ledger):
+    import json
+
+    from rexnet.analytics.report import expected_profile
+    from rexnet.store import open_store
+
+    url, _, runs = ledger
+    run_id = runs["p"]["run_id"]
+    with open_store(url) as store:
+        run = store.get_run(run_id)
+    agent = next(g for g in ("household-000", "household-001", "solar-000") if expected_profile(run, g))
+    page = client.get(f"/runs/{run_id}/trail", params={"agent": agent, "unit": 9}).text
+    figure = json.loads(
+        page.split('<script type="application/json" id="fig-profile">', 1)[1].split("</script>")[0]
+    )
+    traces = {t["name"]: t for t in figure["data"]}
+    expected = expected_profile(run, agent)
+    assert traces["expected"]["x"] == [u for u, _ in expected]
+    assert traces["expected"]["y"] == pytest.approx([kw for _, kw in expected])
+    assert any(y for y in traces["expected"]["y"])  # the profile models give a non-zero shape
+    assert traces["reservation e"]["x"] and traces["realization x"]["x"]
