@@ -136,7 +136,9 @@ def _run_markets(d: Dialect) -> str:
         f"{d.market_int('gate_lead_seconds')} AS gate_lead_seconds, "
         f"{d.scale('r.price_scale')} AS price_scale, {d.scale('r.qty_scale')} AS qty_scale, "
         f"{d.scale('r.money_scale')} AS money_scale "
-        f"FROM {d.runs} r{d.where_runs('r.run_id', d.only_runs)}"
+        # a session restricted to some runs keeps their ancestors' rows too: the typed views join
+        # each inherited event to the market of the run that stored it (source_run_id)
+        f"FROM {d.runs} r{d.where_runs('r.run_id', d.only_sources)}"
     )
 
 
