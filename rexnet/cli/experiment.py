@@ -110,7 +110,7 @@ def experiment(
     finally:
         for bar in bars.values():
             bar.render_finish()
-    from rexnet.experiment.report import write_outputs
+    from rexnet.experiment.report import HEADLINE_COLUMNS, write_outputs
 
     # the spec travels with its results; a spec given by path is named by that copy, so the
     # page names no folder of this machine
@@ -143,18 +143,7 @@ def experiment(
         print_rows(
             [r for r in written["summary"] if r["metric"] in head],
             "table",
-            [
-                "factor",
-                "level",
-                "metric",
-                "n",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "diff_mean",
-                "diff_low",
-                "diff_high",
-            ],
+            list(HEADLINE_COLUMNS),
         )
     if result.failed:
         raise CheckFailed(

@@ -22,6 +22,19 @@ from rexnet.experiment.runner import Result
 from rexnet.experiment.stats import Interval, interval, paired
 
 RESULT_COLUMNS = ["experiment", "condition", "factor", "level", "seed", "run_id", "metric", "value"]
+#: the columns of a headline table (the CLI's and index.html's)
+HEADLINE_COLUMNS = (
+    "factor",
+    "level",
+    "metric",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "diff_mean",
+    "diff_low",
+    "diff_high",
+)
 SUMMARY_COLUMNS = [
     "experiment",
     "factor",
@@ -203,24 +216,7 @@ def index_html(
     )
     head = [r for r in summary if r["metric"] in (spec.headline or spec.metrics[:3])]
     headline_rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{e(_fmt(r[c]))}</td>"
-            for c in (
-                "factor",
-                "level",
-                "metric",
-                "n",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "diff_mean",
-                "diff_low",
-                "diff_high",
-            )
-        )
-        + "</tr>"
-        for r in head
+        "<tr>" + "".join(f"<td>{e(_fmt(r[c]))}</td>" for c in HEADLINE_COLUMNS) + "</tr>" for r in head
     )
     images = "".join(
         f'<figure><img src="{e(p.name)}" alt="{e(t)}"><figcaption>{e(t)}</figcaption></figure>'
