@@ -135,6 +135,8 @@ def figures(result: Result, summary: list[dict[str, Any]], out: Path) -> list[tu
         fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 3.4), squeeze=False)
         for ax, factor in zip(axes[0], factors, strict=True):
             cell = [r for r in rows if r["factor"] == factor]
+            if all(_is_number(str(r["level"])) for r in cell):  # a curve runs left to right
+                cell.sort(key=lambda r: float(r["level"]))
             labels = [str(r["level"]) for r in cell]
             means = [r["mean"] for r in cell]
             lows = [r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"]) for r in cell]
