@@ -54,12 +54,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rexnet.errors import InputError
 from rexnet.experiment.metrics import METRICS
+from rexnet.sim.scenario import is_existing_file
 
 Scale = Literal["small", "full"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a string is not a number, a boolean is not a count; no NaN or infinity
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ScaleSpec(_Model):
@@ -100,7 +102,7 @@ class ExperimentSpec(_Model):
     question: str = Field("", max_length=20)
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=5000)
-    scenario: str = "default"
+    scenario: str = Field("default", min_length=1, max_length=500)
     design: Literal["levels", "fork"] = "levels"
     metrics: list[str] = Field(min_length=1)
     headline: list[str] = Field(default_factory=list)
@@ -146,7 +148,7 @@ def load_experiment(ref: str) -> tuple[ExperimentSpec, Path | None]:
         InputError: no such experiment, unreadable or malformed file, a bad key (named).
     """
     path = Path(ref)
-    if ref.endswith(".toml") or "/" in ref or path.is_file():
+    if ref.endswith(".toml") or "/" in ref or is_existing_file(path):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

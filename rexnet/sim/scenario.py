@@ -507,13 +507,22 @@ def _resolve(raw: dict[str, Any], source: str, depth: int = 0) -> dict[str, Any]
     return _merge(_builtin_raw(base_name, source, depth + 1), rest)
 
 
+def is_existing_file(path: Path) -> bool:
+    """``path`` names an existing file; False (not an error) for a name the OS cannot even look up
+    (too long, a NUL byte), which then fails as an unknown built-in name, in one line."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     """A scenario by built-in name (``"default"`` when ``None``) or from a TOML file path."""
     if name_or_path is None:
         name_or_path = "default"
     text_name = str(name_or_path)
     path = Path(text_name)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or is_existing_file(path):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:

@@ -54,7 +54,7 @@ from typing import Any
 from rexnet.domain.strict import RECORD
 from rexnet.errors import InputError
 from rexnet.replay.simulate import with_overrides
-from rexnet.sim.scenario import Scenario, load_scenario, parse_scenario
+from rexnet.sim.scenario import Scenario, is_existing_file, load_scenario, parse_scenario
 
 _TOP_KEYS = {"name", "scenario", "seeds", "units", "set", "grid", "points", "description"}
 _PART = re.compile(r"^(\w+)((?:\[\d+\])*)$")
@@ -209,7 +209,7 @@ def _base_scenario(ref: Any, source: str, folder: Path | None) -> Scenario:
         raise InputError(f"{source}: scenario: expected a built-in name or a scenario file path")
     if folder is not None and (ref.endswith(".toml") or "/" in ref):
         candidate = folder / ref
-        if candidate.exists():
+        if is_existing_file(candidate):
             ref = str(candidate)
     return load_scenario(ref)
 

@@ -194,3 +194,32 @@ def test_experiment_into_postgresql(pg_url, tmp_path):
     for run_id in sorted(run_ids):
         assert runner.invoke(cli, ["--db", pg_url, "audit", run_id]).exit_code == 0
     assert "postgres" not in (out / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("seeds = 5", 'seeds = "5"', "scales.small.seeds: Input should be a valid integer"),
+        ("seeds = 5", "seeds = true", "scales.small.seeds: Input should be a valid integer"),
+        ("seconds_per_run = 3", "seconds_per_run = nan", "finite number"),
+        ('scenario = "default"', 'scenario = "' + "y" * 20000 + '"', "scenario: String should have at most"),
+        ('scenario = "default"', 'scenario = "' + "y" * 300 + '"', "no built-in scenario"),
+    ],
+)
+def test_hostile_spec_values_are_one_line_exit_2(tmp_path, old, new, message):
+    text = (resources.files("rexnet.experiment") / "specs" / "parameters.toml").read_text()
+    assert old in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new, 1))
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'l.db'}", "experiment", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.glob("sweep-*"))
+
+
+def test_a_name_too_long_for_the_file_system_is_an_unknown_experiment_or_scenario(tmp_path):
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    for args in (["experiment", "z" * 300], ["run", "z" * 300]):
+        result = CliRunner().invoke(cli, ["--db", db, *args])
+        assert result.exit_code == 2, result.output
+        assert "unknown experiment" in result.output or "no built-in scenario" in result.output
