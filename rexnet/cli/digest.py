@@ -5,19 +5,13 @@ from __future__ import annotations
 import click
 
 from rexnet.cli import cli
+from rexnet.cli.output import key_option
 from rexnet.errors import InputError
 
 
 @cli.command()
 @click.argument("run_ref", metavar="[RUN]", required=False)
-@click.option(
-    "--key",
-    "key_file",
-    envvar="REXNET_DIGEST_KEY",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Key file (hex, made by --new-key); env REXNET_DIGEST_KEY.",
-)
+@key_option
 @click.option(
     "--out",
     "out_file",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rexnet.cli import cli
-from rexnet.cli.output import dumps, escape, format_option, print_json, print_rows
+from rexnet.cli.output import dumps, escape, format_option, key_option, print_json, print_rows
 from rexnet.domain.display import event_display
 from rexnet.errors import CheckFailed, InputError, RunNotFound
 from rexnet.replay.audit import audit_all, audit_run
@@ -83,14 +83,7 @@ def events(state, run_ref: str, types: tuple[str, ...], fmt: str) -> None:
     default=None,
     help="Also prove the log still extends this digest (`rexnet digest`); RUN defaults to its run.",
 )
-@click.option(
-    "--key",
-    "key_file",
-    envvar="REXNET_DIGEST_KEY",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Key file of the digest; env REXNET_DIGEST_KEY.",
-)
+@key_option
 @format_option("table", "json")
 @click.pass_obj
 def audit(

@@ -26,6 +26,17 @@ def format_option(
     )
 
 
+#: ``--key FILE`` of ``digest`` and ``audit --digest``: the digest key, kept outside the ledger
+key_option = click.option(
+    "--key",
+    "key_file",
+    envvar="REXNET_DIGEST_KEY",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Key file of the digest (hex, made by `rexnet digest --new-key`); env REXNET_DIGEST_KEY.",
+)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         # exact decimals print as JSON numbers, never via float
