@@ -33,6 +33,7 @@ from rexnet.errors import CheckFailed, InputError, RexnetError, RunNotFound
 from rexnet.serve import overview as overview_data
 from rexnet.serve import trail as trail_data
 from rexnet.serve.explorer import Explorer
+from rexnet.serve.mirroring import Preparing
 from rexnet.serve.timeline import seq_at
 
 #: no CDN, no remote anything: scripts and styles from this server only (plotly sets inline styles)
@@ -146,6 +147,9 @@ class Pages:
         return run.head_seq
 
 
+#: seconds after which the progress page reloads itself (and its Retry-After)
+RETRY_SECONDS = 2
+
 _EXAMPLE_SQL = "SELECT unit, vwap, volume, n_trades FROM unit_prices ORDER BY unit LIMIT 20"
 
 
@@ -195,6 +199,19 @@ def create_app(db_url: str, *, explorer: Explorer | None = None) -> Starlette:
     async def check_failed(request: Request, exc: Exception) -> Response:
         return error_page(request, 422, "Check failed", str(exc))
 
+    async def preparing(request: Request, exc: Exception) -> Response:
+        # not an error: the page is ready in a while; browsers reload it (meta refresh), scripts
+        # see 503 with Retry-After
+        message = ex.redact(str(exc))
+        if request.url.path.endswith(".json"):
+            response: Response = JSONResponse({"error": message}, status_code=503)
+        else:
+            response = pages.page(
+                "preparing.html", status=503, title="Preparing", message=message, retry=RETRY_SECONDS
+            )
+        response.headers["Retry-After"] = str(RETRY_SECONDS)
+        return response
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
@@ -223,6 +240,7 @@ def create_app(db_url: str, *, explorer: Explorer | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={
+            Preparing: preparing,
             RunNotFound: not_found,
             InputError: bad_input,
             AnalyticsError: bad_input,
@@ -241,6 +259,7 @@ def create_app(db_url: str, *, explorer: Explorer | None = None) -> Starlette:
 def _closing(ex: Explorer) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ex.start()  # the analytics mirror is brought up to date meanwhile
         yield
         ex.close()
 

@@ -8,7 +8,8 @@ same guard as ``rexnet sql``. Nothing here writes to the ledger.
 
 Caches (in memory, keyed by run id and head hash, so a run still being written is never served
 stale): audit results, overview figures, and one :class:`~rexnet.serve.timeline.Timeline` per
-run for the book replay.
+run for the book replay. The DuckDB side and its mirror are kept up to date by a
+:class:`~rexnet.serve.mirroring.MirrorKeeper` (in the background; see there why and how).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from typing import Any
 from rexnet.errors import InputError
 from rexnet.replay.audit import audit_run
 from rexnet.serve.fmt import Redactor, plain
+from rexnet.serve.mirroring import PROGRESS_EVENTS, MirrorKeeper
 from rexnet.serve.timeline import Timeline
 
 #: runs audited while the runs page is built: up to this many events each, and this many in all
-#: per request (a day of the default scenario, 36k events, audits in about a second); larger runs
-#: are audited on demand from their overview (``/runs/RUN/audit``)
-AUDIT_INLINE_EVENTS = 50_000
-AUDIT_INLINE_BUDGET = 150_000
+#: per request. The audit re-executes the run (the simulation again, as ``rexnet audit`` does), so
+#: it costs about what recording the run did; larger runs are audited on demand from their
+#: overview (``/runs/RUN/audit``)
+AUDIT_INLINE_EVENTS = 10_000
+AUDIT_INLINE_BUDGET = 20_000
 #: runs whose timelines (book replay snapshots) are kept
 TIMELINES = 4
 #: rows of a SQL console answer shown in the page
@@ -46,9 +49,15 @@ class Explorer:
 
     Args:
         db_url: the ledger URL; opened (and migrated, as every command does) once, up front.
+        mirror: the analytics mirror mode (``auto``, ``off``, ``require``; default: env
+            ``REXNET_MIRROR``, else auto).
+        progress_events: events left to copy into the mirror above which a page that reads DuckDB
+            answers with a progress page instead of waiting (:mod:`rexnet.serve.mirroring`).
     """
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(
+        self, db_url: str, *, mirror: str | None = None, progress_events: int = PROGRESS_EVENTS
+    ) -> None:
         from rexnet.store import open_store
         from rexnet.store.engine import parse_url
 
@@ -57,26 +66,14 @@ class Explorer:
         # the URL as given and as opened (a read-only SQLite ledger is opened by another URL)
         self.redact = Redactor(parse_url(db_url), self.store.engine.url)
         self._lock = threading.Lock()
-        self._duck_lock = threading.Lock()  # one DuckDB statement at a time
-        self._analytics: Any = None
-        self._runs_seen: tuple[tuple[str, int], ...] | None = None
+        self.duck = MirrorKeeper(db_url, self.store.list_runs, mirror=mirror, progress_events=progress_events)
         self._audits: dict[tuple[str, bytes], Audit] = {}
         self._timelines: OrderedDict[tuple[str, bytes], Timeline] = OrderedDict()
         self.cache: dict[tuple[str, str, bytes], Any] = {}
 
-    @property
-    def analytics(self) -> Any:
-        """The DuckDB side, reopened when the ledger's runs change: a session snapshots the runs
-        table when it opens, so a run recorded after it would stay invisible to the console."""
-        from rexnet.analytics import Analytics
-
-        seen = tuple((r.run_id, r.head_seq) for r in self.store.list_runs())
-        if self._analytics is None or seen != self._runs_seen:
-            if self._analytics is not None:
-                self._analytics.close()
-            self._analytics = Analytics(self.db_url)
-            self._runs_seen = seen
-        return self._analytics
+    def start(self) -> None:
+        """Bring the analytics mirror up to date in the background (the server's start)."""
+        self.duck.start()
 
     def close(self) -> None:
         """Stop the timelines' background threads, then close the DuckDB side and the store."""
@@ -85,8 +82,7 @@ class Explorer:
             self._timelines.clear()
         for timeline in timelines:
             timeline.stop()
-        if self._analytics is not None:
-            self._analytics.close()
+        self.duck.close()
         self.store.close()
 
     # -- runs --------------------------------------------------------------------------------------
@@ -164,8 +160,7 @@ class Explorer:
 
     def named(self, name: str, run: Any, **params: Any) -> list[dict[str, Any]]:
         """A named query of :mod:`rexnet.analytics.queries` as row dicts."""
-        with self._duck_lock:
-            columns, rows = self.analytics.named_rows(name, run.run_id, **params)
+        columns, rows = self.duck.run(lambda ax: ax.named_rows(name, run.run_id, **params))
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def select(self, sql: str, runs: list[str], **params: Any) -> list[dict[str, Any]]:
@@ -183,11 +178,15 @@ class Explorer:
         from rexnet.analytics.errors import QueryError
 
         used = {k: v for k, v in params.items() if f"${k}" in sql}
-        with self._duck_lock:
+
+        def query(analytics: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
             try:
-                return fetch(self.analytics.session(runs), sql, used)
+                return fetch(analytics.session(runs), sql, used)
             except duckdb.Error as error:
                 raise QueryError(first_line(error)) from None
+
+        result: tuple[list[str], list[tuple[Any, ...]]] = self.duck.run(query)
+        return result
 
     def has_column(self, view: str, column: str, runs: list[str]) -> bool:
         """Whether the catalogue has ``view`` with ``column`` (views other teams may add)."""
@@ -207,8 +206,7 @@ class Explorer:
         """
         if not text.strip():
             raise InputError("give a SQL query")
-        with self._duck_lock:
-            columns, rows = self.analytics.rows(text, run=run_ref or None)
+        columns, rows = self.duck.run(lambda ax: ax.rows(text, run=run_ref or None))
         shown = [[self.redact(plain(v)) for v in row] for row in rows[:SQL_ROWS]]
         return {"columns": columns, "rows": shown, "total": len(rows), "truncated": len(rows) > SQL_ROWS}
 

@@ -1,18 +1,19 @@
-"""The run overview and the fork comparison: DuckDB named queries and the explorer's own reads.
+"""The run overview and the fork comparison: DuckDB queries over the columnar mirror.
 
-The overview reads the run's trades once (heat map, VWAP by lead time and the summary's trade
-figures come from the same rows) and three named queries of :mod:`rexnet.analytics.queries`
-(``costs_by_type``, ``system_balance``, ``reservation_vs_realization``), the ones ``rexnet
-report`` draws. Costs are by prosumer type (the agent id without its number); when the run's
-agents have groups (the ``agents`` view, ``group_name``), by type and group. Results are cached per run
-and head hash.
+Everything the overview shows is aggregated by DuckDB, so a run of a million events costs a few
+scans of the mirror and returns a few thousand rows, never its history: the trades' summary figures
+and the grid of the heat map (:data:`TRADE_STATS`), the heat map's cells and the lead-time buckets
+(:data:`~rexnet.serve.plots.HEAT_SQL`, :data:`~rexnet.serve.plots.LEAD_SQL`), the units'
+balance (:data:`BALANCE`, the ``imbalance`` view), and two named queries of
+:mod:`rexnet.analytics.queries` that ``rexnet report`` draws too (``reservation_vs_realization``,
+``costs_by_type``). Costs are by prosumer type (the agent id without its number); when the run's
+agents have groups (the ``agents`` view, ``group_name``), by type and group. Results are cached per
+run and head hash.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import numpy as np
 
 from rexnet.analytics.errors import AnalyticsError
 from rexnet.domain.display import event_display
@@ -21,13 +22,28 @@ from rexnet.replay.projection import run_spec
 from rexnet.serve import plots
 from rexnet.serve.fmt import plain
 
+#: the run's agents that registered (kind and group); those that only traded have no row here
+#: and are costed by type (``kind IS NOT NULL`` lets DuckDB skip the view's scan for them)
 _COSTS_BY_GROUP = """
 SELECT COALESCE(g.kind, agent_type(s.agent)) AS agent_type, COALESCE(g.group_name, '') AS "group",
        ROUND(SUM(-s.net_cash), 10) AS cost, ROUND(SUM(s.penalty), 10) AS penalties,
        COUNT(DISTINCT s.agent) AS agents
-FROM settlements s LEFT JOIN agents g ON g.run_id = s.run_id AND g.agent = s.agent
+FROM settlements s
+LEFT JOIN (SELECT agent, kind, group_name FROM agents WHERE run_id = $run AND kind IS NOT NULL) g
+       ON g.agent = s.agent
 WHERE s.run_id = $run AND s.agent <> 'system'
 GROUP BY ALL ORDER BY ALL
+"""
+#: the overview's trade figures, and the extent of the heat map's grid
+TRADE_STATS = """
+SELECT COUNT(*) AS trades, SUM(qty) AS qty, MIN(price) AS min_price, MAX(price) AS max_price,
+       MIN(t) AS t_min, MAX(t) AS t_max, MIN(unit) AS u_min, MAX(unit) AS u_max
+FROM trades WHERE run_id = $run
+"""
+#: per settled unit: system balance, deficit, surplus, penalties (``system_balance`` without the
+#: unit prices, which the overview does not show and which cost a window over every trade)
+BALANCE = """
+SELECT unit, system_balance, deficit, surplus, penalties FROM imbalance WHERE run_id = $run ORDER BY unit
 """
 
 
@@ -38,33 +54,61 @@ def _cached(explorer: Any, kind: str, run: Any, build: Any) -> Any:
     return explorer.cache[key]
 
 
-def trades_columns(explorer: Any, run: Any) -> dict[str, np.ndarray]:
-    columns, rows = explorer.table(
-        "SELECT unit, t, price, qty, lead FROM trades WHERE run_id = $run ORDER BY seq",
-        [run.run_id],
-        run=run.run_id,
+def trade_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
+    """Summary figures of the run's trades and the two trade plots (heat map, VWAP by lead)."""
+    (stats,) = explorer.select(TRADE_STATS, [run.run_id], run=run.run_id)
+    n = stats["trades"]
+    summary = {
+        "trades": n,
+        "volume_kwh": round(float(stats["qty"]) * unit_seconds / 3600.0, 4) if n else 0,
+        "min_price": stats["min_price"],
+        "max_price": stats["max_price"],
+    }
+    if not n:
+        return {
+            "summary": summary,
+            "heatmap": plots.heat_map(None, []),
+            "vwap_lead": plots.vwap_by_lead([], unit_seconds),
+        }
+    grid = plots.HeatGrid.of(stats["t_min"], stats["t_max"], stats["u_min"], stats["u_max"], unit_seconds)
+    _, cells = explorer.table(plots.HEAT_SQL, [run.run_id], run=run.run_id, **grid.params())
+    _, leads = explorer.table(
+        plots.LEAD_SQL, [run.run_id], run=run.run_id, width=plots.lead_width(unit_seconds)
     )
-    if not rows:
-        return {c: np.zeros(0) for c in columns}
-    arrays = np.array(rows, dtype=float).T
-    return dict(zip(columns, arrays, strict=True))
+    return {
+        "summary": summary,
+        "heatmap": plots.heat_map(grid, cells),
+        "vwap_lead": plots.vwap_by_lead(leads, unit_seconds),
+    }
 
 
 def costs(explorer: Any, run: Any) -> tuple[list[dict[str, Any]], bool, str]:
     """Cost rows, whether they are by group too, and a note on the grouping."""
-    by_type = [
-        {"agent_type": r["agent_type"], "cost": r["cost"], "penalties": r["penalties"], "agents": r["agents"]}
-        for r in explorer.named("costs_by_type", run)
-    ]
+
+    def by_type() -> list[dict[str, Any]]:
+        return [
+            {
+                "agent_type": r["agent_type"],
+                "cost": r["cost"],
+                "penalties": r["penalties"],
+                "agents": r["agents"],
+            }
+            for r in explorer.named("costs_by_type", run)
+        ]
+
     if explorer.has_column("agents", "group_name", [run.run_id]):
         try:
             grouped = explorer.select(_COSTS_BY_GROUP, [run.run_id], run=run.run_id)
         except AnalyticsError as error:
-            return by_type, False, explorer.redact(f"groups could not be read ({error}); costs by type only")
+            return (
+                by_type(),
+                False,
+                explorer.redact(f"groups could not be read ({error}); costs by type only"),
+            )
         if any(r["group"] for r in grouped):
             return grouped, True, ""
-        return by_type, False, "no participant of this run has a group: costs are by type only"
-    return by_type, False, "this ledger records no agent groups: costs are by type only"
+        return by_type(), False, "no participant of this run has a group: costs are by type only"
+    return by_type(), False, "this ledger records no agent groups: costs are by type only"
 
 
 def overview(explorer: Any, run: Any) -> dict[str, Any]:
@@ -73,18 +117,13 @@ def overview(explorer: Any, run: Any) -> dict[str, Any]:
 
 
 def _overview(explorer: Any, run: Any) -> dict[str, Any]:
-    spec = run_spec(run)
-    us = spec.unit_seconds
-    trades = trades_columns(explorer, run)
-    balance = explorer.named("system_balance", run)
+    us = run_spec(run).unit_seconds
+    trades = trade_figures(explorer, run, us)
+    balance = explorer.select(BALANCE, [run.run_id], run=run.run_id)
     rvr = explorer.named("reservation_vs_realization", run)
     cost_rows, by_group, note = costs(explorer, run)
-    n = len(trades["t"])
     summary = {
-        "trades": n,
-        "volume_kwh": round(float(trades["qty"].sum()) * us / 3600.0, 4) if n else 0,
-        "min_price": float(trades["price"].min()) if n else None,
-        "max_price": float(trades["price"].max()) if n else None,
+        **trades["summary"],
         "units_settled": len(balance),
         "penalties": round(sum(r["penalties"] or 0 for r in balance), 6),
         "deficit_kwh": round(sum(r["deficit"] or 0 for r in balance) * us / 3600.0, 4),
@@ -96,8 +135,8 @@ def _overview(explorer: Any, run: Any) -> dict[str, Any]:
         "by_group": by_group,
         "group_note": note,
         "figures": {
-            "heatmap": plots.heat_map(trades, us),
-            "vwap_lead": plots.vwap_by_lead(trades, us),
+            "heatmap": trades["heatmap"],
+            "vwap_lead": trades["vwap_lead"],
             "reservation": plots.reservation_vs_realization(rvr),
             "balance": plots.system_balance(balance),
             "costs": plots.costs(cost_rows, by_group=by_group),

@@ -1,12 +1,14 @@
 """Plotly figures of the explorer as plain dicts (``{"data": [...], "layout": {...}}``).
 
 The browser draws them with the plotly.min.js that the ``plotly`` package ships, served by the
-explorer itself; nothing here imports plotly. Binning is done here with numpy so that a run of a
-million events still sends a page of a few hundred kilobytes.
+explorer itself; nothing here imports plotly. Trades are binned by DuckDB (:data:`HEAT_SQL`,
+:data:`LEAD_SQL`): a run of a million events sends a page of a few hundred kilobytes and its
+trades never cross into Python one by one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,24 +40,74 @@ def _empty(title: str, message: str) -> dict[str, Any]:
 
 
 def _f(values: Any) -> list[float | None]:
+    """JSON-ready floats (NaN and None as null); an array goes through ``tolist`` (C speed)."""
+    if isinstance(values, np.ndarray):
+        return [None if v != v else v for v in values.astype(float).tolist()]  # v != v: NaN
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v) for v in values]
 
 
-def heat_map(trades: dict[str, np.ndarray], unit_seconds: int) -> dict[str, Any]:
-    """Forward price heat map: target unit x trading time, colour = VWAP of the cell's trades."""
+@dataclass(frozen=True)
+class HeatGrid:
+    """The heat map's cells: ``bins`` trading-time bins of ``span`` hours from ``t0`` (hours) by
+    bands of ``band`` target units from ``u0`` (``bands`` of them).
+
+    The run's trades are binned by DuckDB into these cells (:data:`HEAT_SQL`): only the cells
+    come back, never a million trades.
+    """
+
+    t0: float
+    span: float
+    bins: int
+    u0: int
+    band: int
+    bands: int
+
+    @classmethod
+    def of(cls, t_min: float, t_max: float, u_min: int, u_max: int, unit_seconds: int) -> HeatGrid:
+        """The grid of trades traded from ``t_min`` to ``t_max`` (seconds) for units ``u_min..u_max``:
+        about four time bins per unit traded through (10 to 240), units in bands so that the grid
+        has at most :data:`HEAT_CELLS` cells."""
+        t0 = t_min / 3600.0
+        span = max(t_max / 3600.0 - t0, unit_seconds / 3600.0)
+        n_units = u_max - u_min + 1
+        bins = int(min(240, max(10, span * 3600.0 / unit_seconds * 4)))
+        band = max(1, int(np.ceil(n_units * bins / HEAT_CELLS)))
+        bands = len(range(u_min, u_max + band + 1, band)) - 1
+        return cls(t0, span, bins, u_min, band, bands)
+
+    def params(self) -> dict[str, Any]:
+        return {"t0": self.t0, "span": self.span, "bins": self.bins, "u0": self.u0, "band": self.band}
+
+
+#: the heat map's cells (band, time bin) with their volume and notional, over the trades view
+HEAT_SQL = """
+SELECT (unit - $u0) // $band AS band,
+       GREATEST(0, LEAST($bins - 1, CAST(FLOOR((t / 3600.0 - $t0) / $span * $bins) AS BIGINT))) AS bin,
+       SUM(qty) AS volume, SUM(price * qty) AS notional
+FROM trades WHERE run_id = $run GROUP BY ALL
+"""
+#: volume and notional of the trades by lead-time bucket (gate closure - trade time) of $width s
+LEAD_SQL = """
+SELECT CAST(FLOOR(lead / $width) AS BIGINT) AS bucket, SUM(qty) AS volume, SUM(price * qty) AS notional
+FROM trades WHERE run_id = $run GROUP BY ALL ORDER BY bucket
+"""
+
+
+def heat_map(grid: HeatGrid | None, cells: list[tuple[int, int, float, float]]) -> dict[str, Any]:
+    """Forward price heat map: target unit x trading time, colour = VWAP of the cell's trades.
+
+    ``cells``: ``(band, bin, volume, notional)`` of the cells that have trades (:data:`HEAT_SQL`).
+    """
     title = "Forward price heat map"
-    if len(trades["t"]) == 0:
+    if grid is None or not cells:
         return _empty(title, "no trades")
-    t_h = trades["t"] / 3600.0
-    units = trades["unit"].astype(np.int64)
-    span = max(float(t_h.max() - t_h.min()), unit_seconds / 3600.0)
-    n_units = int(units.max() - units.min() + 1)
-    bins = int(min(240, max(10, span * 3600.0 / unit_seconds * 4)))
-    band = max(1, int(np.ceil(n_units * bins / HEAT_CELLS)))
-    t_edges = np.linspace(float(t_h.min()), float(t_h.min()) + span, bins + 1)
-    u_edges = np.arange(int(units.min()), int(units.max()) + band + 1, band) - 0.5
-    notional, _, _ = np.histogram2d(units, t_h, [u_edges, t_edges], weights=trades["price"] * trades["qty"])
-    volume, _, _ = np.histogram2d(units, t_h, [u_edges, t_edges], weights=trades["qty"])
+    notional = np.zeros((grid.bands, grid.bins))
+    volume = np.zeros((grid.bands, grid.bins))
+    for band, b, vol, cash in cells:
+        volume[band, b] += vol
+        notional[band, b] += cash
+    t_edges = np.linspace(grid.t0, grid.t0 + grid.span, grid.bins + 1)
+    u_edges = grid.u0 + np.arange(grid.bands + 1) * grid.band - 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = np.where(volume > 0, notional / volume, np.nan)
     z = [_f(np.round(row, 4)) for row in vwap]
@@ -68,20 +120,27 @@ def heat_map(trades: dict[str, np.ndarray], unit_seconds: int) -> dict[str, Any]
         "colorbar": {"title": {"text": "currency/MWh"}},
         "hovertemplate": "t %{x:.2f} h<br>unit %{y}<br>VWAP %{z:.2f}<extra></extra>",
     }
-    y = "target unit" + (f" (bands of {band})" if band > 1 else "")
+    y = "target unit" + (f" (bands of {grid.band})" if grid.band > 1 else "")
     return {"data": [trace], "layout": _layout(title, "trading time (h)", y)}
 
 
-def vwap_by_lead(trades: dict[str, np.ndarray], unit_seconds: int) -> dict[str, Any]:
-    """VWAP and volume of all trades by lead time (gate closure - trade time), in bins of a unit/4."""
+def lead_width(unit_seconds: int) -> float:
+    """The width (seconds) of the lead-time buckets: a quarter of a unit."""
+    return unit_seconds / 4
+
+
+def vwap_by_lead(rows: list[tuple[int, float, float]], unit_seconds: int) -> dict[str, Any]:
+    """VWAP and volume of all trades by lead time (gate closure - trade time), in bins of a unit/4.
+
+    ``rows``: ``(bucket, volume, notional)`` by bucket (:data:`LEAD_SQL`), ascending.
+    """
     title = "VWAP by lead time"
-    if len(trades["t"]) == 0:
+    if not rows:
         return _empty(title, "no trades")
-    width = unit_seconds / 4
-    bucket = np.floor(trades["lead"] / width).astype(np.int64)
-    keys, inverse = np.unique(bucket, return_inverse=True)
-    volume = np.bincount(inverse, weights=trades["qty"])
-    notional = np.bincount(inverse, weights=trades["price"] * trades["qty"])
+    width = lead_width(unit_seconds)
+    keys = np.array([r[0] for r in rows], dtype=float)
+    volume = np.array([r[1] for r in rows], dtype=float)
+    notional = np.array([r[2] for r in rows], dtype=float)
     lead_min = (keys + 0.5) * width / 60.0
     vwap = notional / np.where(volume > 0, volume, np.nan)
     return {
