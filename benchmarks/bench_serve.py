@@ -1,41 +1,44 @@
-"""Response times of ``rexnet serve``'s pages on a simulated run: first open and warm.
+"""Response times of ``rexnet serve``'s pages on a simulated run and its fork: first open and warm.
 
 Usage::
 
     python benchmarks/bench_serve.py [--units 96] [--large] [--dir DIR] [--reuse]
-                                     [--repeat 3] [--pages overview,runs,...] [--fork-units N]
+                                     [--db PATH --run NAME --fork NAME]
+                                     [--repeat 3] [--pages runs,overview,...]
+                                     [--states mirror-ready,no-mirror]
 
-A SQLite ledger in ``--dir`` (default: a temporary folder) is recorded with the real CLI:
+The ledger: a SQLite file in ``--dir`` (default: a temporary folder) recorded with the real CLI,
 ``rexnet run`` of the default scenario for ``--units`` delivery units (default 96: one day, about
-39k events), and a fork of it after its first unit (``--fork-units``: the fork is a full
-re-simulation, so it is given the parent's length unless told otherwise). ``--large`` asks for
-2530 units, about 980k events (the simulation alone takes a quarter of an hour here);
-``--reuse`` keeps a ledger already built in ``--dir`` by an earlier call (named ``bench`` and
-``bench-fork``).
+39k events) named ``bench``, and ``rexnet fork bench --time 900`` (another price prior) named
+``bench-fork``, which re-simulates the rest of the run: it is as long as its parent. ``--large``
+asks for 2530 units, about a million events each (both take about 90 s of CPU to record);
+``--reuse`` keeps a ledger already built in ``--dir``; ``--db`` serves an existing SQLite ledger
+whose run and fork are named by ``--run`` and ``--fork``.
 
-Then, for each "state" of the mirror:
+For each state of the analytics mirror:
 
-* ``mirror ready``: ``rexnet mirror`` has run (timed and printed: what ``run`` costs when it
-  brings the mirror up to date at its end), then a server is started;
-* ``no mirror``: the mirror file is deleted before the server starts, so the first page that reads
-  DuckDB builds it (the refresh serve does when it finds the mirror stale);
+* ``mirror-ready``: ``rexnet mirror`` is run first (its time is printed: the cost of a no-op
+  refresh, or of the first copy when there was no mirror);
+* ``no-mirror``: the mirror's files are deleted before the server starts, which then builds the
+  mirror in the background; the pages that read DuckDB answer with a progress page (503) until it
+  is done. The time until the overview answers 200 is printed.
 
-``rexnet serve`` runs in a subprocess on a free port, and each page is fetched with httpx: once
-right after start (first open: cold caches in the server), then ``--repeat`` more times (warm:
-best and median). Pages are opened in the order a user would: runs, overview, trail, fork, SQL,
-book (the book replay last: its snapshots are built by a background thread the overview starts,
-and that thread shares the server's interpreter with every page after it). The audit page is
-not timed: it recomputes the whole hash chain on purpose.
+``rexnet serve`` runs in a subprocess on a free port; every page is fetched with httpx (one
+client, keep-alive): once right after the server answers its first request (first open: cold
+caches), then ``--repeat`` times more (warm: best and median). The order is the one a user would
+take (runs, overview, trail, fork, SQL, book); the book replay comes last because its snapshots
+are taken by a background thread that the overview starts, which shares the server's interpreter
+with every page opened after it. The audit page is not timed: it re-executes the run, on purpose.
 
-Not a test: it prints figures only.
+Figures on a shared machine are noisy: run it twice and compare. Not a test: it prints figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -43,14 +46,16 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 LARGE_UNITS = 2530
 PAGES = ("runs", "overview", "trail", "fork", "sql", "book", "book_json")
+SQL = "SELECT buyer, COUNT(*) AS trades, SUM(qty) AS qty FROM trades GROUP BY buyer ORDER BY trades DESC"
 
 
-def cli(db: str, *args: str) -> dict[str, Any]:
+def cli(db: str, *args: str) -> Any:
     out = subprocess.run(
-        [sys.executable, "-m", "rexnet.cli", "--db", db, *args, "--format", "json"],
+        [sys.executable, "-m", "rexnet.cli", "--db", f"sqlite:///{db}", *args, "--format", "json"],
         check=True,
         capture_output=True,
         text=True,
@@ -58,24 +63,51 @@ def cli(db: str, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def build(folder: Path, units: int, fork_units: int | None, reuse: bool) -> str:
+def build(folder: Path, units: int, reuse: bool) -> Path:
     path = folder / "serve-bench.db"
-    db = f"sqlite:///{path}"
     if reuse and path.exists():
-        return db
+        return path
     for p in folder.glob("serve-bench.db*"):
         p.unlink()
     start = time.perf_counter()
-    run = cli(db, "run", "--units", str(units), "--name", "bench")
+    run = cli(str(path), "run", "--units", str(units), "--name", "bench")
     print(f"recorded run bench: {run['events']} events in {time.perf_counter() - start:.0f} s")
     start = time.perf_counter()
-    args = ["fork", "bench", "--time", "900", "--set", "run.price_prior=80", "--name", "bench-fork"]
-    if fork_units is not None:
-        # a shorter fork: re-simulate a copy of the parent's scenario with fewer units
-        args = [*args]
-    fork = cli(db, *args)
+    fork = cli(
+        str(path), "fork", "bench", "--time", "900", "--set", "run.price_prior=80", "--name", "bench-fork"
+    )
     print(f"recorded fork bench-fork: {fork['events']} events in {time.perf_counter() - start:.0f} s")
-    return db
+    return path
+
+
+def urls(path: Path, run_name: str, fork_name: str) -> dict[str, str]:
+    """The page of each name, for the run and its fork (read from the ledger, read-only)."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        run, head = con.execute("SELECT run_id, head_seq FROM runs WHERE name = ?", (run_name,)).fetchone()
+        (fork,) = con.execute("SELECT run_id FROM runs WHERE name = ?", (fork_name,)).fetchone()
+        (agent,) = con.execute(
+            "SELECT json_extract(payload, '$.agent') FROM event_log"
+            " WHERE run_id = ? AND type = 'agent_registered'"
+            " AND json_extract(payload, '$.kind') = 'household' ORDER BY seq LIMIT 1",
+            (run,),
+        ).fetchone()
+        (t_end,) = con.execute(
+            "SELECT t_ms FROM event_log WHERE run_id = ? AND seq = ?", (run, head)
+        ).fetchone()
+        market = json.loads(con.execute("SELECT market FROM runs WHERE run_id = ?", (run,)).fetchone()[0])
+    finally:
+        con.close()
+    unit = t_end // 1000 // market["unit_seconds"] // 2
+    return {
+        "runs": "/",
+        "overview": f"/runs/{run}",
+        "trail": f"/runs/{run}/trail?" + urlencode({"agent": agent, "unit": unit}),
+        "fork": f"/runs/{fork}/fork",
+        "sql": "/sql?" + urlencode({"q": SQL, "run": run}),
+        "book": f"/runs/{run}/book",
+        "book_json": f"/runs/{run}/book.json?seq={head // 3}",
+    }
 
 
 def free_port() -> int:
@@ -84,116 +116,100 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rexnet.cli", "serve", "--db", db, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    import httpx
+class Server:
+    """``rexnet serve`` in a subprocess, and an httpx client to it."""
 
-    for _ in range(600):
-        try:
-            httpx.get(base + "/static/style.css", timeout=1.0)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    def __init__(self, path: Path) -> None:
+        import httpx
 
+        port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rexnet.cli", "serve", "--db", f"sqlite:///{path}", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=900.0)
+        for _ in range(1200):
+            try:
+                self.client.get("/static/style.css")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.close()
+        raise SystemExit("the server did not start")
 
-def urls(db: str) -> dict[str, str]:
-    """The page of each name, for the bench run and its fork."""
-    import sqlite3
+    def get(self, url: str) -> tuple[float, int]:
+        start = time.perf_counter()
+        status = self.client.get(url).status_code
+        return time.perf_counter() - start, status
 
-    con = sqlite3.connect(db.removeprefix("sqlite:///"))
-    (run,) = con.execute("SELECT run_id FROM runs WHERE name = 'bench'").fetchone()
-    (fork,) = con.execute("SELECT run_id FROM runs WHERE name = 'bench-fork'").fetchone()
-    (head,) = con.execute("SELECT head_seq FROM runs WHERE run_id = ?", (run,)).fetchone()
-    con.close()
-    sql = "SELECT agent, COUNT(*) AS n, SUM(qty) AS qty FROM trades t, (SELECT 1) WHERE false OR true GROUP BY agent"
-    sql = (
-        "SELECT buyer, COUNT(*) AS trades, SUM(qty) AS qty FROM trades GROUP BY buyer ORDER BY trades DESC"
-    )
-    return {
-        "runs": "/",
-        "overview": f"/runs/{run}",
-        "trail": f"/runs/{run}/trail?agent=household-1&unit=1200",
-        "fork": f"/runs/{fork}/fork",
-        "sql": "/sql?" + _query({"q": sql, "run": run}),
-        "book": f"/runs/{run}/book",
-        "book_json": f"/runs/{run}/book.json?seq={head // 3}",
-    }
+    def close(self) -> None:
+        self.client.close()
+        self.proc.terminate()
+        self.proc.wait(60)
 
 
-def _query(params: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
-
-
-def timed(base: str, path: str) -> tuple[float, int]:
-    import httpx
-
-    start = time.perf_counter()
-    response = httpx.get(base + path, timeout=600.0)
-    return time.perf_counter() - start, response.status_code
-
-
-def measure(db: str, pages: list[str], repeat: int) -> dict[str, tuple[float, list[float], int]]:
-    proc, base = start_server(db)
-    found = {}
+def measure(path: Path, paths: dict[str, str], pages: list[str], repeat: int) -> None:
+    server = Server(path)
+    started = time.perf_counter()
     try:
-        paths = urls(db)
         for name in pages:
-            first, status = timed(base, paths[name])
-            warm = [timed(base, paths[name])[0] for _ in range(repeat)]
-            found[name] = (first, warm, status)
-            print(
-                f"  {name:10s} first {first:7.3f} s  warm best {min(warm):7.3f} s"
-                f"  median {statistics.median(warm):7.3f} s  (HTTP {status})",
-                flush=True,
-            )
+            first, status = server.get(paths[name])
+            line = f"  {name:10s} first {first:7.3f} s (HTTP {status})"
+            if status == 503:  # the progress page: wait for the mirror
+                while status == 503:
+                    time.sleep(1.0)
+                    first, status = server.get(paths[name])
+                line += (
+                    f", HTTP {status} {time.perf_counter() - started:.1f} s after start, then {first:.3f} s"
+                )
+            warm = [server.get(paths[name])[0] for _ in range(repeat)]
+            if warm:
+                line += f"  warm best {min(warm):7.3f} s  median {statistics.median(warm):7.3f} s"
+            print(line, flush=True)
     finally:
-        proc.terminate()
-        proc.wait(30)
-    return found
+        server.close()
 
 
-def mirror_files(db: str) -> list[Path]:
-    path = Path(db.removeprefix("sqlite:///"))
-    return [path.with_name(path.name + suffix) for suffix in (".mirror.duckdb", ".mirror.duckdb.wal", ".mirror.duckdb.seal")]
+def mirror_files(path: Path) -> list[Path]:
+    return [
+        path.with_name(path.name + s) for s in (".mirror.duckdb", ".mirror.duckdb.wal", ".mirror.duckdb.seal")
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--units", type=int, default=96)
-    parser.add_argument("--large", action="store_true", help=f"{LARGE_UNITS} units: about 980k events")
+    parser.add_argument("--large", action="store_true", help=f"{LARGE_UNITS} units: about 1M events")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--db", default=None, help="an existing SQLite ledger (path)")
+    parser.add_argument("--run", default="bench")
+    parser.add_argument("--fork", default="bench-fork")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pages", default=",".join(PAGES))
-    parser.add_argument("--states", default="no-mirror,mirror-ready")
+    parser.add_argument("--states", default="mirror-ready,no-mirror")
     args = parser.parse_args()
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="rexnet-serve-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    units = LARGE_UNITS if args.large else args.units
-    db = build(folder, units, None, args.reuse)
+    if args.db:
+        path = Path(args.db)
+    else:
+        folder = Path(args.dir or tempfile.mkdtemp(prefix="rexnet-serve-bench-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = build(folder, LARGE_UNITS if args.large else args.units, args.reuse)
+    paths = urls(path, args.run, args.fork)
     pages = [p for p in args.pages.split(",") if p]
-    for state in args.states.split(","):
+    for state in [s for s in args.states.split(",") if s]:
         if state == "mirror-ready":
             start = time.perf_counter()
-            cli(db, "mirror")
-            print(f"rexnet mirror (nothing new to copy): {time.perf_counter() - start:.2f} s")
-        for p in mirror_files(db) if state == "no-mirror" else []:
-            p.unlink(missing_ok=True)
-        print(f"{state}: serve {db.removeprefix('sqlite:///')}")
-        measure(db, pages, args.repeat)
-    if state == "no-mirror":
-        pass
-    os.environ.pop("REXNET_MIRROR", None)
+            cli(str(path), "mirror")
+            print(f"rexnet mirror: {time.perf_counter() - start:.2f} s (process included)")
+        elif state == "no-mirror":
+            for p in mirror_files(path):
+                p.unlink(missing_ok=True)
+        else:
+            raise SystemExit(f"unknown state {state}")
+        print(f"{state}: rexnet serve {path.name}", flush=True)
+        measure(path, paths, pages, args.repeat)
 
 
 if __name__ == "__main__":

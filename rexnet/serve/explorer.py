@@ -144,18 +144,22 @@ class Explorer:
     def profile(self, run: Any, agent: str, unit: int | None = None) -> dict[str, Any]:
         """The Plotly figure of ``agent``'s expected profile beside its reservations and
         realizations (:func:`rexnet.analytics.report.expected_profile` recomputes the profile from
-        the scenario stored with the run)."""
+        the scenario stored with the run). Both are kept per participant: the trail of another unit
+        of the same participant only moves the unit's marker."""
         from rexnet.analytics.report import expected_profile
         from rexnet.serve.plots import participant_profile
 
-        expected = expected_profile(run, agent)
-        rows = self.select(
-            "SELECT unit, reserved, realized FROM settlements WHERE run_id = $run AND agent = $agent "
-            "ORDER BY unit",
-            [run.run_id],
-            run=run.run_id,
-            agent=agent,
-        )
+        key = (f"profile:{agent}", run.run_id, run.head_hash)
+        if key not in self.cache:
+            rows = self.select(
+                "SELECT unit, reserved, realized FROM settlements WHERE run_id = $run AND agent = $agent "
+                "ORDER BY unit",
+                [run.run_id],
+                run=run.run_id,
+                agent=agent,
+            )
+            self.cache[key] = (expected_profile(run, agent), rows)
+        expected, rows = self.cache[key]
         return participant_profile(agent, expected, rows, unit)
 
     def named(self, name: str, run: Any, **params: Any) -> list[dict[str, Any]]:

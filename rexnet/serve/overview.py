@@ -181,6 +181,40 @@ def _shown(row: Any, spec: Any) -> dict[str, Any]:
     }
 
 
+#: ``fork_diff`` of :mod:`rexnet.analytics.queries` (the same columns and figures), with the units'
+#: VWAP and volume summed from the trades directly: the ``unit_prices`` view also takes each
+#: unit's first and last price, windows over every trade of both runs that this page never shows
+FORK_DIFF = """
+WITH p AS (
+    SELECT run_id, unit, ROUND(SUM(qty), 10) AS volume, ROUND(SUM(price * qty) / SUM(qty), 10) AS vwap
+    FROM trades WHERE run_id IN ($run, $parent) GROUP BY run_id, unit
+),
+b AS (SELECT run_id, unit, system_balance, penalties FROM imbalance WHERE run_id IN ($run, $parent)),
+units AS (SELECT unit FROM p UNION SELECT unit FROM b),
+pf AS (SELECT * FROM p WHERE run_id = $run), pp AS (SELECT * FROM p WHERE run_id = $parent),
+bf AS (SELECT * FROM b WHERE run_id = $run), bp AS (SELECT * FROM b WHERE run_id = $parent)
+SELECT u.unit,
+       pp.vwap AS parent_vwap, pf.vwap AS fork_vwap, ROUND(pf.vwap - pp.vwap, 10) AS vwap_delta,
+       COALESCE(pp.volume, 0) AS parent_volume, COALESCE(pf.volume, 0) AS fork_volume,
+       ROUND(COALESCE(pf.volume, 0) - COALESCE(pp.volume, 0), 10) AS volume_delta,
+       COALESCE(bp.penalties, 0) AS parent_penalties, COALESCE(bf.penalties, 0) AS fork_penalties,
+       ROUND(COALESCE(bf.penalties, 0) - COALESCE(bp.penalties, 0), 10) AS penalty_delta,
+       bp.system_balance AS parent_balance, bf.system_balance AS fork_balance
+FROM units u
+LEFT JOIN pf ON pf.unit = u.unit LEFT JOIN pp ON pp.unit = u.unit
+LEFT JOIN bf ON bf.unit = u.unit LEFT JOIN bp ON bp.unit = u.unit
+ORDER BY u.unit
+"""
+#: the ``cost`` column of ``costs_by_type`` for both runs in one scan
+FORK_COSTS = """
+SELECT run_id, agent_type(agent) AS agent_type, ROUND(-SUM(net_cash), 10) AS cost
+FROM settlements WHERE run_id IN ($run, $parent) AND agent <> 'system'
+GROUP BY ALL ORDER BY ALL
+"""
+#: units listed in the fork page's table (the plot shows them all)
+FORK_ROWS = 500
+
+
 def fork_page(explorer: Any, fork: Any) -> dict[str, Any]:
     """Where a fork leaves its parent and how prices, volumes and costs differ (cached)."""
     return _cached(explorer, "fork", fork, lambda: _fork(explorer, fork))
@@ -189,22 +223,26 @@ def fork_page(explorer: Any, fork: Any) -> dict[str, Any]:
 def _fork(explorer: Any, fork: Any) -> dict[str, Any]:
     parent = explorer.run(fork.parent_run_id)
     split = divergence(explorer, fork, parent)
-    diff = explorer.named("fork_diff", fork)
+    runs = [fork.run_id, parent.run_id]
+    diff = explorer.select(FORK_DIFF, runs, run=fork.run_id, parent=parent.run_id)
     unit_seconds = run_spec(fork).unit_seconds
     diverge_unit = None if split is None else int(split["t"] // unit_seconds)
     after = [r for r in diff if diverge_unit is None or r["unit"] >= diverge_unit]
-    fork_costs = {r["agent_type"]: r for r in explorer.named("costs_by_type", fork)}
-    parent_costs = {r["agent_type"]: r for r in explorer.named("costs_by_type", parent)}
+    costs: dict[str, dict[str, float]] = {fork.run_id: {}, parent.run_id: {}}
+    for r in explorer.select(FORK_COSTS, runs, run=fork.run_id, parent=parent.run_id):
+        costs[r["run_id"]][r["agent_type"]] = r["cost"]
+    fork_costs, parent_costs = costs[fork.run_id], costs[parent.run_id]
     cost_rows = []
     for kind in sorted(set(fork_costs) | set(parent_costs)):
-        p = (parent_costs.get(kind) or {}).get("cost") or 0.0
-        f = (fork_costs.get(kind) or {}).get("cost") or 0.0
+        p = parent_costs.get(kind) or 0.0
+        f = fork_costs.get(kind) or 0.0
         cost_rows.append({"agent_type": kind, "parent_cost": p, "fork_cost": f, "delta": round(f - p, 6)})
     return {
         "parent": parent,
         "split": split,
         "diverge_unit": diverge_unit,
-        "rows": after,
+        "rows": after[:FORK_ROWS],
+        "units_after": len(after),
         "costs": cost_rows,
         "totals": {
             "volume_delta": round(sum(r["volume_delta"] or 0 for r in after), 6),
