@@ -126,6 +126,12 @@ class MirrorKeeper:
             self._importer = threading.Thread(target=_import_all, name="explorer-imports", daemon=True)
             self._importer.start()
 
+    def wait(self) -> None:
+        """Wait for the refresh under way, if any."""
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
     def close(self) -> None:
         """Wait for the background threads, then close the DuckDB side."""
         for thread in (self._thread, self._importer):
