@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sqlite3
 import statistics
@@ -208,7 +209,10 @@ def main() -> None:
                 p.unlink(missing_ok=True)
         else:
             raise SystemExit(f"unknown state {state}")
-        print(f"{state}: rexnet serve {path.name}", flush=True)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"{state}: rexnet serve {path.name} (load average {load} on {os.cpu_count()} cores)", flush=True
+        )
         measure(path, paths, pages, args.repeat)
 
 

@@ -3,12 +3,12 @@
 Everything the overview shows is aggregated by DuckDB, so a run of a million events costs a few
 scans of the mirror and returns a few thousand rows, never its history: the trades' summary figures
 and the grid of the heat map (:data:`TRADE_STATS`), the heat map's cells and the lead-time buckets
-(:data:`~rexnet.serve.plots.HEAT_SQL`, :data:`~rexnet.serve.plots.LEAD_SQL`), the units'
-balance (:data:`BALANCE`, the ``imbalance`` view), and two named queries of
-:mod:`rexnet.analytics.queries` that ``rexnet report`` draws too (``reservation_vs_realization``,
-``costs_by_type``). Costs are by prosumer type (the agent id without its number); when the run's
-agents have groups (the ``agents`` view, ``group_name``), by type and group. Results are cached per
-run and head hash.
+(:data:`~rexnet.serve.plots.HEAT_SQL`, :data:`~rexnet.serve.plots.LEAD_SQL`), and every
+settlement figure in one scan (:data:`SETTLEMENT_FIGURES`): the units' balance as the ``imbalance``
+view has it, and the figures of the named queries ``reservation_vs_realization`` and
+``costs_by_type`` that ``rexnet report`` draws (the tests hold them equal). Costs are by prosumer
+type (the agent id without its number); when the run's agents have groups (the ``agents`` view,
+``group_name``), by type and group. Results are cached per run and head hash.
 """
 
 from __future__ import annotations
@@ -22,28 +22,36 @@ from rexnet.replay.projection import run_spec
 from rexnet.serve import plots
 from rexnet.serve.fmt import plain
 
-#: the run's agents that registered (kind and group); those that only traded have no row here
-#: and are costed by type (``kind IS NOT NULL`` lets DuckDB skip the view's scan for them)
-_COSTS_BY_GROUP = """
-SELECT COALESCE(g.kind, agent_type(s.agent)) AS agent_type, COALESCE(g.group_name, '') AS "group",
-       ROUND(SUM(-s.net_cash), 10) AS cost, ROUND(SUM(s.penalty), 10) AS penalties,
-       COUNT(DISTINCT s.agent) AS agents
-FROM settlements s
-LEFT JOIN (SELECT agent, kind, group_name FROM agents WHERE run_id = $run AND kind IS NOT NULL) g
-       ON g.agent = s.agent
-WHERE s.run_id = $run AND s.agent <> 'system'
-GROUP BY ALL ORDER BY ALL
+#: every settlement figure of the overview in one scan of the run's settlements, by grouping set:
+#: per unit (the ``imbalance`` view's balance, deficit, surplus, penalties), per participant
+#: (``reservation_vs_realization``'s energies), per type and group, per type (``costs_by_type``'s
+#: cost, penalties and agents). Kind and group come from the agents that registered (``kind IS NOT
+#: NULL`` lets DuckDB skip the view's scan of the orders for those that did not); the others, and
+#: every agent of a ledger without groups ({groups} is then empty), are costed by their type.
+SETTLEMENT_FIGURES = """
+WITH s AS (
+    SELECT s.unit, s.agent, agent_type(s.agent) AS agent_type,
+           COALESCE(g.kind, agent_type(s.agent)) AS kind, COALESCE(g.group_name, '') AS grp,
+           s.reserved, s.realized, s.shortfall, s.surplus, s.penalty, s.net_cash
+    FROM settlements s
+    LEFT JOIN ({groups}) g ON g.agent = s.agent
+    WHERE s.run_id = $run AND s.agent <> 'system'
+)
+SELECT GROUPING(unit) = 0 AS by_unit, GROUPING(agent) = 0 AS by_agent, GROUPING(grp) = 0 AS by_group,
+       unit, agent_type, agent, kind, grp AS "group", COUNT(DISTINCT agent) AS agents,
+       ROUND(SUM(realized), 10) AS system_balance, ROUND(SUM(shortfall), 10) AS deficit,
+       ROUND(SUM(surplus), 10) AS surplus, ROUND(SUM(penalty), 10) AS penalties,
+       ROUND(SUM(reserved * $us / 3600.0), 10) AS reserved_kwh,
+       ROUND(SUM(realized * $us / 3600.0), 10) AS realized_kwh, ROUND(-SUM(net_cash), 10) AS cost
+FROM s GROUP BY GROUPING SETS ((unit), (agent_type, agent), (kind, grp), (agent_type))
 """
+_GROUPS = "SELECT agent, kind, group_name FROM agents WHERE run_id = $run AND kind IS NOT NULL"
+_NO_GROUPS = "SELECT NULL::VARCHAR AS agent, NULL::VARCHAR AS kind, NULL::VARCHAR AS group_name WHERE false"
 #: the overview's trade figures, and the extent of the heat map's grid
 TRADE_STATS = """
 SELECT COUNT(*) AS trades, SUM(qty) AS qty, MIN(price) AS min_price, MAX(price) AS max_price,
        MIN(t) AS t_min, MAX(t) AS t_max, MIN(unit) AS u_min, MAX(unit) AS u_max
 FROM trades WHERE run_id = $run
-"""
-#: per settled unit: system balance, deficit, surplus, penalties (``system_balance`` without the
-#: unit prices, which the overview does not show and which cost a window over every trade)
-BALANCE = """
-SELECT unit, system_balance, deficit, surplus, penalties FROM imbalance WHERE run_id = $run ORDER BY unit
 """
 
 
@@ -82,33 +90,49 @@ def trade_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
     }
 
 
-def costs(explorer: Any, run: Any) -> tuple[list[dict[str, Any]], bool, str]:
-    """Cost rows, whether they are by group too, and a note on the grouping."""
-
-    def by_type() -> list[dict[str, Any]]:
-        return [
-            {
-                "agent_type": r["agent_type"],
-                "cost": r["cost"],
-                "penalties": r["penalties"],
-                "agents": r["agents"],
-            }
-            for r in explorer.named("costs_by_type", run)
-        ]
-
+def settlement_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
+    """The units' balance, the participants' energies and the costs (by type and group when the
+    run's agents have groups, else by type, with a note saying why) of :data:`SETTLEMENT_FIGURES`."""
+    note = ""
+    groups = _NO_GROUPS
     if explorer.has_column("agents", "group_name", [run.run_id]):
-        try:
-            grouped = explorer.select(_COSTS_BY_GROUP, [run.run_id], run=run.run_id)
-        except AnalyticsError as error:
-            return (
-                by_type(),
-                False,
-                explorer.redact(f"groups could not be read ({error}); costs by type only"),
-            )
-        if any(r["group"] for r in grouped):
-            return grouped, True, ""
-        return by_type(), False, "no participant of this run has a group: costs are by type only"
-    return by_type(), False, "this ledger records no agent groups: costs are by type only"
+        groups = _GROUPS
+    else:
+        note = "this ledger records no agent groups: costs are by type only"
+    params = {"run": run.run_id, "us": unit_seconds}
+    try:
+        rows = explorer.select(SETTLEMENT_FIGURES.format(groups=groups), [run.run_id], **params)
+    except AnalyticsError as error:
+        if groups == _NO_GROUPS:
+            raise
+        note = explorer.redact(f"groups could not be read ({error}); costs are by type only")
+        rows = explorer.select(SETTLEMENT_FIGURES.format(groups=_NO_GROUPS), [run.run_id], **params)
+    by_unit = sorted((r for r in rows if r["by_unit"]), key=lambda r: r["unit"])
+    by_agent = sorted((r for r in rows if r["by_agent"]), key=lambda r: (r["agent_type"], r["agent"]))
+    grouped = sorted((r for r in rows if r["by_group"]), key=lambda r: (r["kind"], r["group"]))
+    by_type = sorted(
+        (r for r in rows if not (r["by_unit"] or r["by_agent"] or r["by_group"])),
+        key=lambda r: r["agent_type"],
+    )
+    cost_keys = ("cost", "penalties", "agents")
+    if any(r["group"] for r in grouped):
+        costs = [
+            {"agent_type": r["kind"], "group": r["group"], **{k: r[k] for k in cost_keys}} for r in grouped
+        ]
+    else:
+        costs = [{"agent_type": r["agent_type"], **{k: r[k] for k in cost_keys}} for r in by_type]
+        note = note or "no participant of this run has a group: costs are by type only"
+    return {
+        "balance": [
+            {k: r[k] for k in ("unit", "system_balance", "deficit", "surplus", "penalties")} for r in by_unit
+        ],
+        "participants": [
+            {k: r[k] for k in ("agent_type", "agent", "reserved_kwh", "realized_kwh")} for r in by_agent
+        ],
+        "costs": costs,
+        "by_group": not note,
+        "group_note": note,
+    }
 
 
 def overview(explorer: Any, run: Any) -> dict[str, Any]:
@@ -119,9 +143,8 @@ def overview(explorer: Any, run: Any) -> dict[str, Any]:
 def _overview(explorer: Any, run: Any) -> dict[str, Any]:
     us = run_spec(run).unit_seconds
     trades = trade_figures(explorer, run, us)
-    balance = explorer.select(BALANCE, [run.run_id], run=run.run_id)
-    rvr = explorer.named("reservation_vs_realization", run)
-    cost_rows, by_group, note = costs(explorer, run)
+    settled = settlement_figures(explorer, run, us)
+    balance = settled["balance"]
     summary = {
         **trades["summary"],
         "units_settled": len(balance),
@@ -131,15 +154,15 @@ def _overview(explorer: Any, run: Any) -> dict[str, Any]:
     }
     return {
         "summary": summary,
-        "costs": cost_rows,
-        "by_group": by_group,
-        "group_note": note,
+        "costs": settled["costs"],
+        "by_group": settled["by_group"],
+        "group_note": settled["group_note"],
         "figures": {
             "heatmap": trades["heatmap"],
             "vwap_lead": trades["vwap_lead"],
-            "reservation": plots.reservation_vs_realization(rvr),
+            "reservation": plots.reservation_vs_realization(settled["participants"]),
             "balance": plots.system_balance(balance),
-            "costs": plots.costs(cost_rows, by_group=by_group),
+            "costs": plots.costs(settled["costs"], by_group=settled["by_group"]),
         },
     }
 

@@ -83,14 +83,42 @@ def test_heat_map_cells_are_numpys_histogram_of_the_trades(explorers):
     assert (summary["min_price"], summary["max_price"]) == (trades["price"].min(), trades["price"].max())
 
 
-def test_unit_balance_is_the_system_balance_query(explorers):
+#: the costs by type and group joined with the whole ``agents`` view (its unregistered agents,
+#: seen in orders only, included): what the overview computed before its one scan
+COSTS_BY_GROUP = """
+SELECT COALESCE(g.kind, agent_type(s.agent)) AS agent_type, COALESCE(g.group_name, '') AS "group",
+       ROUND(SUM(-s.net_cash), 10) AS cost, ROUND(SUM(s.penalty), 10) AS penalties,
+       COUNT(DISTINCT s.agent) AS agents
+FROM settlements s LEFT JOIN agents g ON g.run_id = s.run_id AND g.agent = s.agent
+WHERE s.run_id = $run AND s.agent <> 'system'
+GROUP BY ALL ORDER BY ALL
+"""
+
+
+def test_settlement_figures_are_the_named_queries(explorers):
     ex = explorers[0]
-    run = ex.run("p")
-    named = ex.named("system_balance", run)
-    ours = ex.select(ov.BALANCE, [run.run_id], run=run.run_id)
-    keys = ("unit", "system_balance", "deficit", "surplus", "penalties")
-    assert ours == [{k: r[k] for k in keys} for r in named]
-    assert len(ours) == 6
+    for name in ("demo", "p", "f"):
+        run = ex.run(name)
+        us = run_spec(run).unit_seconds
+        ours = ov.settlement_figures(ex, run, us)
+        balance = ("unit", "system_balance", "deficit", "surplus", "penalties")
+        assert ours["balance"] == [{k: r[k] for k in balance} for r in ex.named("system_balance", run)]
+        energies = ("agent_type", "agent", "reserved_kwh", "realized_kwh")
+        assert ours["participants"] == [
+            {k: r[k] for k in energies} for r in ex.named("reservation_vs_realization", run)
+        ]
+        grouped = ex.select(COSTS_BY_GROUP, [run.run_id], run=run.run_id)
+        by_type = [
+            {k: r[k] for k in ("agent_type", "cost", "penalties", "agents")}
+            for r in ex.named("costs_by_type", run)
+        ]
+        if any(r["group"] for r in grouped):
+            assert ours["by_group"] and ours["costs"] == grouped, name
+        else:  # the demo ingest: agents without registrations
+            assert not ours["by_group"] and ours["costs"] == by_type, name
+            assert "no participant of this run has a group" in ours["group_note"]
+        assert ours["balance"] and ours["participants"] and ours["costs"]
+    assert ov.settlement_figures(ex, ex.run("p"), 900)["by_group"]
 
 
 def test_fork_page_figures_are_the_named_queries(explorers):
@@ -105,16 +133,3 @@ def test_fork_page_figures_are_the_named_queries(explorers):
         assert {r["agent_type"]: r["cost"] for r in costs if r["run_id"] == run.run_id} == named
     page = ov.fork_page(ex, fork)
     assert page["units_after"] == len(page["rows"]) > 0  # six units: no cap
-
-
-def test_costs_by_group_skip_agents_that_never_registered(explorers):
-    """The costs join the registered agents only; the ``agents`` view's unregistered ones (seen in
-    orders only) have no kind or group, which the join turns into the agent's type anyway."""
-    ex = explorers[0]
-    for name in ("demo", "p"):
-        run = ex.run(name)
-        full = ov._COSTS_BY_GROUP.replace("AND kind IS NOT NULL", "")
-        assert full != ov._COSTS_BY_GROUP
-        assert ex.select(ov._COSTS_BY_GROUP, [run.run_id], run=run.run_id) == ex.select(
-            full, [run.run_id], run=run.run_id
-        )
