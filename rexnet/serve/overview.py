@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rexnet.analytics.errors import AnalyticsError
+from rexnet.analytics.queries import QUERIES
 from rexnet.domain.display import event_display
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
@@ -204,30 +205,15 @@ def _shown(row: Any, spec: Any) -> dict[str, Any]:
     }
 
 
-#: ``fork_diff`` of :mod:`rexnet.analytics.queries` (the same columns and figures), with the units'
-#: VWAP and volume summed from the trades directly: the ``unit_prices`` view also takes each
-#: unit's first and last price, windows over every trade of both runs that this page never shows
-FORK_DIFF = """
-WITH p AS (
-    SELECT run_id, unit, ROUND(SUM(qty), 10) AS volume, ROUND(SUM(price * qty) / SUM(qty), 10) AS vwap
-    FROM trades WHERE run_id IN ($run, $parent) GROUP BY run_id, unit
-),
-b AS (SELECT run_id, unit, system_balance, penalties FROM imbalance WHERE run_id IN ($run, $parent)),
-units AS (SELECT unit FROM p UNION SELECT unit FROM b),
-pf AS (SELECT * FROM p WHERE run_id = $run), pp AS (SELECT * FROM p WHERE run_id = $parent),
-bf AS (SELECT * FROM b WHERE run_id = $run), bp AS (SELECT * FROM b WHERE run_id = $parent)
-SELECT u.unit,
-       pp.vwap AS parent_vwap, pf.vwap AS fork_vwap, ROUND(pf.vwap - pp.vwap, 10) AS vwap_delta,
-       COALESCE(pp.volume, 0) AS parent_volume, COALESCE(pf.volume, 0) AS fork_volume,
-       ROUND(COALESCE(pf.volume, 0) - COALESCE(pp.volume, 0), 10) AS volume_delta,
-       COALESCE(bp.penalties, 0) AS parent_penalties, COALESCE(bf.penalties, 0) AS fork_penalties,
-       ROUND(COALESCE(bf.penalties, 0) - COALESCE(bp.penalties, 0), 10) AS penalty_delta,
-       bp.system_balance AS parent_balance, bf.system_balance AS fork_balance
-FROM units u
-LEFT JOIN pf ON pf.unit = u.unit LEFT JOIN pp ON pp.unit = u.unit
-LEFT JOIN bf ON bf.unit = u.unit LEFT JOIN bp ON bp.unit = u.unit
-ORDER BY u.unit
-"""
+#: the named query ``fork_diff`` of :mod:`rexnet.analytics.queries` with a lighter ``unit_prices``
+#: of its own (a CTE shadows the view): the units' VWAP and volume as the view computes them, but
+#: not its first and last prices, windows over every trade of both runs that this page never shows
+FORK_DIFF = (
+    "WITH unit_prices AS (SELECT run_id, unit, ROUND(SUM(qty), 10) AS volume,"
+    " ROUND(SUM(price * qty) / SUM(qty), 10) AS vwap FROM trades"
+    " WHERE run_id IN ($run, $parent) GROUP BY run_id, unit),"
+    + str(QUERIES["fork_diff"].sql).strip().removeprefix("WITH")
+)
 #: the ``cost`` column of ``costs_by_type`` for both runs in one scan
 FORK_COSTS = """
 SELECT run_id, agent_type(agent) AS agent_type, ROUND(-SUM(net_cash), 10) AS cost
