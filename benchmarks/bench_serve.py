@@ -25,10 +25,13 @@ For each state of the analytics mirror:
 
 ``rexnet serve`` runs in a subprocess on a free port; every page is fetched with httpx (one
 client, keep-alive): once right after the server answers its first request (first open: cold
-caches), then ``--repeat`` times more (warm: best and median). The order is the one a user would
-take (runs, overview, trail, fork, SQL, book); the book replay comes last because its snapshots
-are taken by a background thread that the overview starts, which shares the server's interpreter
-with every page opened after it. The audit page is not timed: it re-executes the run, on purpose.
+caches; ``--settle S`` waits S seconds first, as a user would take to click), then ``--repeat``
+times more (warm: best and median), with the server process's CPU time during the first open
+(all its threads: a figure that the machine's load does not inflate as it does wall time, but
+that includes whatever the server does in the background meanwhile). The order is the one a user
+would take (runs, overview, trail, fork, SQL, book); the book replay comes last because its
+snapshots are taken by a background thread that the overview starts, which shares the server's
+interpreter (and its CPU figure) with every page opened after it. The audit page is not timed: it re-executes the run, on purpose.
 
 Figures on a shared machine are noisy: run it twice and compare. Not a test: it prints figures.
 """
@@ -139,10 +142,16 @@ class Server:
         self.close()
         raise SystemExit("the server did not start")
 
-    def get(self, url: str) -> tuple[float, int]:
-        start = time.perf_counter()
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far (all its threads, user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def get(self, url: str) -> tuple[float, int, float]:
+        """Wall seconds, HTTP status and the server's CPU seconds meanwhile."""
+        cpu, start = self.cpu(), time.perf_counter()
         status = self.client.get(url).status_code
-        return time.perf_counter() - start, status
+        return time.perf_counter() - start, status, self.cpu() - cpu
 
     def close(self) -> None:
         self.client.close()
@@ -150,19 +159,22 @@ class Server:
         self.proc.wait(60)
 
 
-def measure(path: Path, paths: dict[str, str], pages: list[str], repeat: int) -> None:
+def measure(path: Path, paths: dict[str, str], pages: list[str], repeat: int, settle: float) -> None:
     server = Server(path)
     started = time.perf_counter()
+    if settle:
+        time.sleep(settle)
     try:
         for name in pages:
-            first, status = server.get(paths[name])
-            line = f"  {name:10s} first {first:7.3f} s (HTTP {status})"
+            first, status, cpu = server.get(paths[name])
+            line = f"  {name:10s} first {first:7.3f} s (server CPU {cpu:6.2f} s, HTTP {status})"
             if status == 503:  # the progress page: wait for the mirror
                 while status == 503:
                     time.sleep(1.0)
-                    first, status = server.get(paths[name])
+                    first, status, cpu = server.get(paths[name])
                 line += (
-                    f", HTTP {status} {time.perf_counter() - started:.1f} s after start, then {first:.3f} s"
+                    f", HTTP {status} {time.perf_counter() - started:.1f} s after start,"
+                    f" then {first:.3f} s (CPU {cpu:.2f} s)"
                 )
             warm = [server.get(paths[name])[0] for _ in range(repeat)]
             if warm:
@@ -190,6 +202,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--states", default="mirror-ready,no-mirror")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after the server answers, before the first page",
+    )
     args = parser.parse_args()
     if args.db:
         path = Path(args.db)
@@ -213,7 +231,7 @@ def main() -> None:
         print(
             f"{state}: rexnet serve {path.name} (load average {load} on {os.cpu_count()} cores)", flush=True
         )
-        measure(path, paths, pages, args.repeat)
+        measure(path, paths, pages, args.repeat, args.settle)
 
 
 if __name__ == "__main__":
