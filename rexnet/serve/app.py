@@ -67,6 +67,11 @@ class Pages:
         self.ex = explorer
         self.env = _env()
 
+    def compile_templates(self) -> None:
+        """Compile every template once (Jinja keeps them), ahead of the first pages."""
+        for name in self.env.list_templates():
+            self.env.get_template(name)
+
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(name).render(ledger=self.ex.redact.label, **context)
         return HTMLResponse(html, status_code=status)
@@ -250,16 +255,16 @@ def create_app(db_url: str, *, explorer: Explorer | None = None) -> Starlette:
             Exception: server_error,
         },
         middleware=[Middleware(SecurityHeaders)],
-        lifespan=_closing(ex) if explorer is None else None,
+        lifespan=_closing(ex, pages) if explorer is None else None,
     )
     app.state.explorer = ex
     return app
 
 
-def _closing(ex: Explorer) -> Any:
+def _closing(ex: Explorer, pages: Pages) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ex.start()  # the analytics mirror is brought up to date meanwhile
+        ex.start([pages.compile_templates])  # the analytics mirror is brought up to date meanwhile
         yield
         ex.close()
 

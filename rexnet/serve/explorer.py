@@ -71,9 +71,10 @@ class Explorer:
         self._timelines: OrderedDict[tuple[str, bytes], Timeline] = OrderedDict()
         self.cache: dict[tuple[str, str, bytes], Any] = {}
 
-    def start(self) -> None:
-        """Bring the analytics mirror up to date in the background (the server's start)."""
-        self.duck.start()
+    def start(self, warm: Any = ()) -> None:
+        """Bring the analytics mirror up to date in the background (the server's start), and call
+        ``warm`` (callables) in another background thread."""
+        self.duck.start(warm)
 
     def close(self) -> None:
         """Stop the timelines' background threads, then close the DuckDB side and the store."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rexnet.errors import RexnetError
@@ -117,14 +117,14 @@ class MirrorKeeper:
         self._started = 0.0
         self._error: BaseException | None = None
 
-    def start(self, *, warm_imports: bool = True) -> None:
+    def start(self, warm: Sequence[Callable[[], Any]] = ()) -> None:
         """Begin the first refresh now (the explorer's start) and, in a second thread, import
-        :data:`WARM_IMPORTS` (a page waiting for a short refresh does not wait for them)."""
+        :data:`WARM_IMPORTS`, build the SQL guard's catalogue and call ``warm`` (a page waiting
+        for a short refresh does not wait for them)."""
         with self._state:
             self._begin(self._heads())
-        if warm_imports:
-            self._importer = threading.Thread(target=_import_all, name="explorer-imports", daemon=True)
-            self._importer.start()
+        self._importer = threading.Thread(target=_warm, args=(warm,), name="explorer-imports", daemon=True)
+        self._importer.start()
 
     def wait(self) -> None:
         """Wait for the refresh under way, if any."""
@@ -217,9 +217,15 @@ class MirrorKeeper:
         raise RexnetError("the analytics side kept changing under this request: try again")
 
 
-def _import_all() -> None:
+def _warm(more: Sequence[Callable[[], Any]]) -> None:
+    """What the first pages would otherwise pay for: imports, the guard's catalogue, ``more``."""
+    from rexnet.analytics.guard import allowed_functions
+
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
+    allowed_functions()  # a DuckDB built once per process to list the plain functions
+    for fn in more:
+        fn()

@@ -126,7 +126,9 @@ def test_fork_page_figures_are_the_named_queries(explorers):
     fork = ex.run("f")
     parent = ex.run(fork.parent_run_id)
     runs = [fork.run_id, parent.run_id]
-    assert ex.select(ov.FORK_DIFF, runs, run=fork.run_id, parent=parent.run_id) == ex.named("fork_diff", fork)
+    for each in explorers:  # the mirror and the scanner
+        diff = each.select(ov.FORK_DIFF, runs, run=fork.run_id, parent=parent.run_id)
+        assert diff == each.named("fork_diff", fork)
     costs = ex.select(ov.FORK_COSTS, runs, run=fork.run_id, parent=parent.run_id)
     for run in (fork, parent):
         named = {r["agent_type"]: r["cost"] for r in ex.named("costs_by_type", run)}
