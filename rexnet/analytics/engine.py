@@ -229,6 +229,9 @@ def connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     try:
+        # no progress bar: DuckDB draws it on stdout, where the CLI prints its tables and JSON and
+        # `rexnet serve` its log (set before the configuration is locked)
+        con.execute("SET enable_progress_bar = false")
         if mirror is not None:
             con.execute(f"ATTACH {quote(mirror)} AS ledger (READ_ONLY)")  # a DuckDB file
             prefix = "ledger"

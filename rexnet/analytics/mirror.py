@@ -219,6 +219,7 @@ def refresh(
     con = _open(path)
     summary = RefreshSummary()
     try:
+        con.execute("SET enable_progress_bar = false")  # not on stdout: the CLI's output
         con.execute(f"LOAD {quote(str(engine.extension_path(url.get_backend_name())))}")
         source = _Source(con, url)
         fields = decoded_fields()

@@ -135,3 +135,11 @@ def test_fork_page_figures_are_the_named_queries(explorers):
         assert {r["agent_type"]: r["cost"] for r in costs if r["run_id"] == run.run_id} == named
     page = ov.fork_page(ex, fork)
     assert page["units_after"] == len(page["rows"]) > 0  # six units: no cap
+
+
+def test_sessions_draw_no_progress_bar(explorers):
+    """DuckDB draws a progress bar on stdout for queries that take seconds: not in the server's
+    log (nor in the CLI's output). Sessions switch it off before their configuration is locked."""
+    for ex in explorers:
+        session = ex.duck.analytics().session(None)
+        assert session.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
