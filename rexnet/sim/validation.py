@@ -240,18 +240,33 @@ def newsvendor(seeds: int = 3) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def mechanisms(seeds: int = 10) -> dict[str, Any]:
-    """CDA against periodic call auctions: ZI-C Gode-Sunder market and the default day."""
+#: call periods compared with continuous trading, and the continuous shouts per unit that give
+#: each trader as many chances to trade as those calls (a unit trades for 2 h: 8 units of 15 min)
+CALL_PERIODS = {300: 24.0, 60: 120.0, 900: 8.0}
+
+
+def mechanisms(seeds: int = 10, *, periods: Sequence[int] = (300,)) -> dict[str, Any]:
+    """CDA against periodic call auctions: the ZI-C Gode-Sunder market and the default day.
+
+    For each call period: the call market (each trader submits a fresh ZI-C order for every call)
+    against continuous trading with 40 shouts per unit (the G&S validation's) and with as many
+    shouts as there are calls (the same number of chances to trade)."""
     out: dict[str, Any] = {}
-    for mode in ("continuous", "periodic"):
+
+    def run(key: str, **kw: Any) -> None:
         effs, vols = [], []
         for seed in range(seeds):
-            sim, events = simulate(gs_market("zi", mode=mode), seed)
+            sim, events = simulate(gs_market("zi", **kw), seed)
             eff = efficiency(sim, events)
             assert eff is not None
             effs.append(eff)
             vols.append(figures(sim, events)["volatility"])
-        out[f"gode_sunder/{mode}"] = {"efficiency": effs, "volatility": vols}
+        out[key] = {"efficiency": effs, "volatility": vols}
+
+    run("gode_sunder/continuous")
+    for period in periods:
+        run(f"gode_sunder/periodic_{period}s", mode="periodic", period_s=period)
+        run(f"gode_sunder/continuous_{CALL_PERIODS[period]:g}_shouts", shouts=CALL_PERIODS[period])
     for name in ("default", "call_auction"):
         rows = [figures(*simulate(load_scenario(name), seed)) for seed in range(1, 1 + max(2, seeds // 2))]
         out[f"day/{name}"] = {
@@ -279,9 +294,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument(
+        "--periods", type=int, nargs="+", choices=sorted(CALL_PERIODS), default=None,
+        help="mechanisms: call periods in seconds (default 300)",
+    )
     args = parser.parse_args(argv)
     fn: Any = EXPERIMENTS[args.experiment]
-    result = fn() if args.seeds is None else fn(args.seeds)
+    kw: dict[str, Any] = {} if args.periods is None or args.experiment != "mechanisms" else {"periods": args.periods}
+    result = fn(**kw) if args.seeds is None else fn(args.seeds, **kw)
     for key, value in _summary(result).items():
         print(key, json.dumps(value))
 
