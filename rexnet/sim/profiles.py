@@ -86,7 +86,11 @@ class UnitShape:
     """
 
     def __init__(
-        self, compute: Callable[[int, int], np.ndarray], unit_seconds: int, *, key: tuple[Any, ...] | None = None
+        self,
+        compute: Callable[[int, int], np.ndarray],
+        unit_seconds: int,
+        *,
+        key: tuple[Any, ...] | None = None,
     ) -> None:
         self._compute = compute
         self._per_chunk = max(1, 86400 // unit_seconds)

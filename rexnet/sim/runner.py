@@ -49,7 +49,9 @@ def _ticks(spec: MarketSpec, price: float) -> int:
     return round(Decimal(repr(price)) / spec.tick)
 
 
-def _steps(spec: MarketSpec, prices: tuple[float, ...] | None, total: float) -> tuple[tuple[int, int], ...] | None:
+def _steps(
+    spec: MarketSpec, prices: tuple[float, ...] | None, total: float
+) -> tuple[tuple[int, int], ...] | None:
     """A schedule ``((ticks, meter units), ...)``: ``total`` split evenly over ``prices`` (each step
     rounded down to whole meter units)."""
     if not prices:

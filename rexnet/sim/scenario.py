@@ -280,7 +280,9 @@ class StorageGroup(_Group):
 STEPS_MAX = 100
 
 
-def _check_steps(group: Any, steps: tuple[float, ...] | None, single: str, power: str, dearest_first: bool) -> None:
+def _check_steps(
+    group: Any, steps: tuple[float, ...] | None, single: str, power: str, dearest_first: bool
+) -> None:
     """A schedule ``values``/``costs`` in trading order; it sets ``value``/``cost`` to its first
     step (an explicit different one is refused) and splits ``max_kw``/``capacity_kw`` evenly."""
     if steps is None:
@@ -288,7 +290,9 @@ def _check_steps(group: Any, steps: tuple[float, ...] | None, single: str, power
     name = "values" if dearest_first else "costs"
     ordered = all((a >= b) if dearest_first else (a <= b) for a, b in zip(steps, steps[1:], strict=False))
     if not ordered:
-        order = "non-increasing (dearest unit first)" if dearest_first else "non-decreasing (cheapest unit first)"
+        order = (
+            "non-increasing (dearest unit first)" if dearest_first else "non-decreasing (cheapest unit first)"
+        )
         raise ValueError(f"{name} must be {order}: units are traded in order")
     if single in group.model_fields_set and getattr(group, single) != steps[0]:
         raise ValueError(f"give {single} or {name}, not both ({single} is the first of {name})")

@@ -77,7 +77,9 @@ Schedule = int | Sequence[int]
 
 def _entry(kind: str, prices: Schedule, common: dict[str, Any]) -> dict[str, Any]:
     """One trader: one kW at a price, or one kW per step of a schedule (traded in order)."""
-    size, single, many = ("max_kw", "value", "values") if kind == "zi_buyer" else ("capacity_kw", "cost", "costs")
+    size, single, many = (
+        ("max_kw", "value", "values") if kind == "zi_buyer" else ("capacity_kw", "cost", "costs")
+    )
     if isinstance(prices, int):
         return {"kind": kind, "count": 1, size: 1.0, single: float(prices), **common}
     return {"kind": kind, "count": 1, size: float(len(prices)), many: [float(p) for p in prices], **common}
@@ -139,7 +141,9 @@ def ce_range(values: Sequence[Schedule], costs: Sequence[Schedule]) -> tuple[flo
     return float(lo), float(hi)
 
 
-def gode_sunder(seeds: int = 10, *, shouts: float = 40.0, markets: Sequence[str] = tuple(GS_MARKETS)) -> dict[str, Any]:
+def gode_sunder(
+    seeds: int = 10, *, shouts: float = 40.0, markets: Sequence[str] = tuple(GS_MARKETS)
+) -> dict[str, Any]:
     """ZI-C and ZI-U: efficiency and share of volume in the competitive range, per seed, in each
     market of :data:`GS_MARKETS`."""
     out: dict[str, Any] = {}
@@ -295,12 +299,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument(
-        "--periods", type=int, nargs="+", choices=sorted(CALL_PERIODS), default=None,
+        "--periods",
+        type=int,
+        nargs="+",
+        choices=sorted(CALL_PERIODS),
+        default=None,
         help="mechanisms: call periods in seconds (default 300)",
     )
     args = parser.parse_args(argv)
     fn: Any = EXPERIMENTS[args.experiment]
-    kw: dict[str, Any] = {} if args.periods is None or args.experiment != "mechanisms" else {"periods": args.periods}
+    kw: dict[str, Any] = (
+        {} if args.periods is None or args.experiment != "mechanisms" else {"periods": args.periods}
+    )
     result = fn(**kw) if args.seeds is None else fn(args.seeds, **kw)
     for key, value in _summary(result).items():
         print(key, json.dumps(value))
