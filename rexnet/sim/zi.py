@@ -143,23 +143,28 @@ class ZIBroker(Broker):
         return Context(t_ms, 0.0, 0.0, 0.5, 0.0, 0, self._position, self._resting)
 
     def act(self, t_ms: int, next_ms: int) -> None:
+        units = self.eligible_units()
+        if not units:
+            return
         bare = self.bare_context(t_ms)
-        for unit in self.eligible_units():
+        # one uniform draw per open unit, in one call (a numpy call per unit costs more than the
+        # rest of the unit's work); a price is ``lo + floor(u * (hi - lo + 1))``
+        draws = self.rng.random(len(units)).tolist()
+        for unit, u in zip(units, draws, strict=True):
             plan = self.client.plan(unit, bare or self.context(unit, t_ms))
             self.last_target[unit] = plan.target
             lots = self.gap_lots(plan, unit)
-            live = self.live_in(unit)
-            if lots == 0 and not live:
-                continue
             if lots == 0:
-                self.cancel_all(t_ms, live)
+                live = self.live_in(unit)
+                if live:
+                    self.cancel_all(t_ms, live)
                 continue
             selling = lots > 0
             lo, hi = self.price_range(selling, plan.floor, plan.ceiling)
-            price = int(self.rng.integers(lo, hi + 1))
+            price = lo + min(int(u * (hi - lo + 1)), hi - lo)
             if not self.improves(unit, selling, price):
                 continue  # discarded: the standing quote is better
-            self.cancel_all(t_ms, live)  # a new shout replaces the previous one
+            self.cancel_all(t_ms, self.live_in(unit))  # a new shout replaces the previous one
             qty = abs(lots) * self.spec.lot_units
             side = "sell" if selling else "buy"
             if self.on_quote is not None:  # (first: a trade this quote makes withdraws its rest)
