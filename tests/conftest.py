@@ -9,6 +9,13 @@ import pytest
 
 PG_URL_ENV = "REXNET_TEST_PG_URL"
 
+# the profile cache (rexnet.sim.profile_cache) of a test session lives in a temporary directory,
+# never in the user's own cache (subprocesses inherit it)
+if "REXNET_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["REXNET_CACHE_DIR"] = tempfile.mkdtemp(prefix="rexnet-test-cache-")
+
 
 def pg_url_or_skip() -> str:
     """The PostgreSQL test URL; under ``CI=true`` a missing or unreachable server fails instead of skipping."""

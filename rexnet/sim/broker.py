@@ -405,8 +405,8 @@ class TargetBroker(Broker):
         f = min(max((self.deadline_ms(unit) - t_ms) / self._window_ms, 0.0), 1.0)
         stage = math.ceil(f * self.stages) / self.stages
         shift = self.markup * (stage - 0.5 + self.bias)
-        r = self.reference(ctx, plan)
         floor, ceiling = self.bounds(plan)
+        r = min(max(ctx.price, floor), max(floor, ceiling))  # (self.reference, bounds read once)
         if selling:
             return max(floor, round(r * (1.0 + shift)), 1)
         return max(1, min(ceiling, round(r * (1.0 - shift))))

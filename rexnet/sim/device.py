@@ -17,7 +17,9 @@ therefore certain (std 0) and equals the reservation once it is known.
   most its willingness to pay. It spreads the unmet need over the window's remaining units, so
   it concentrates its buying as the window runs out.
 * :class:`ValueBuyer`: the Gode & Sunder (1993) buyer endowment: wants up to ``max_power`` in
-  every unit, valued at ``value``.
+  every unit, valued at ``value``, or a stepped schedule of values (G&S's traders hold several
+  units with different redemption values and trade them in order, dearest first); the cost
+  seller likewise holds a schedule of costs, cheapest first.
 """
 
 from __future__ import annotations
@@ -44,18 +46,51 @@ class _Follower(Client):
         return round(min(max(reserved, self.lo), self.hi))
 
 
+Steps = tuple[tuple[int, int], ...]
+
+
+def current_step(steps: Steps, traded: int) -> tuple[int, int]:
+    """``(price, end)`` of the step of a schedule ``((price, qty), ...)`` that ``traded`` units
+    have reached: its price and the cumulative quantity at its end (the last step once all is
+    traded)."""
+    end = 0
+    for price, qty in steps:
+        end += qty
+        if traded < end:
+            return price, end
+    return steps[-1][0], end
+
+
 class CostSeller(_Follower):
-    """A generator with capacity ``capacity`` (meter units) and marginal cost ``cost`` (ticks)."""
+    """A generator with capacity ``capacity`` (meter units) and marginal cost ``cost`` (ticks),
+    or a stepped schedule ``steps`` of ``(cost, qty)`` sold in order (its ``cost`` is the first
+    step's)."""
 
     kind = "zi_seller"
 
-    def __init__(self, agent: str, spec: MarketSpec, *, capacity: float, cost: int) -> None:
+    def __init__(
+        self, agent: str, spec: MarketSpec, *, capacity: float, cost: int, steps: Steps | None = None
+    ) -> None:
         super().__init__(agent, spec)
         self.hi = float(math.floor(capacity))
         self.cost = max(1, cost)
+        #: the schedule ``((cost, qty), ...)``; ``None``: one step, all capacity at ``cost``
+        self.steps: Steps | None = None
+        if steps:
+            self.steps = tuple((max(1, c), q) for c, q in steps)
+            self.cost = self.steps[0][0]
+            self.hi = float(sum(q for _, q in self.steps))
+
+    def schedule(self) -> Steps:
+        """``((cost, qty), ...)`` in selling order."""
+        return self.steps or ((self.cost, int(self.hi)),)
 
     def plan(self, unit: int, ctx: Context) -> Plan:
-        return Plan(int(self.hi), self.cost, self.cost)
+        if self.steps is None:
+            return Plan(int(self.hi), self.cost, self.cost)
+        # one step at a time, at its own cost: the next step only once this one is sold
+        cost, end = current_step(self.steps, max(0, ctx.position(unit)))
+        return Plan(end, cost, cost)
 
 
 class Dispatchable(CostSeller):
@@ -86,17 +121,34 @@ class Dispatchable(CostSeller):
 
 
 class ValueBuyer(_Follower):
-    """A consumer of up to ``max_power`` (meter units) in any unit, valued at ``value`` (ticks)."""
+    """A consumer of up to ``max_power`` (meter units) in any unit, valued at ``value`` (ticks),
+    or a stepped schedule ``steps`` of ``(value, qty)`` bought in order (its ``value`` is the
+    first step's)."""
 
     kind = "zi_buyer"
 
-    def __init__(self, agent: str, spec: MarketSpec, *, max_power: float, value: int) -> None:
+    def __init__(
+        self, agent: str, spec: MarketSpec, *, max_power: float, value: int, steps: Steps | None = None
+    ) -> None:
         super().__init__(agent, spec)
         self.lo = -float(math.floor(max_power))
         self.value = max(1, value)
+        #: the schedule ``((value, qty), ...)``; ``None``: one step, all of ``max_power``
+        self.steps: Steps | None = None
+        if steps:
+            self.steps = tuple((max(1, v), q) for v, q in steps)
+            self.value = self.steps[0][0]
+            self.lo = -float(sum(q for _, q in self.steps))
+
+    def schedule(self) -> Steps:
+        """``((value, qty), ...)`` in buying order."""
+        return self.steps or ((self.value, -int(self.lo)),)
 
     def plan(self, unit: int, ctx: Context) -> Plan:
-        return Plan(int(self.lo), self.value, self.value)
+        if self.steps is None:
+            return Plan(int(self.lo), self.value, self.value)
+        value, end = current_step(self.steps, max(0, -ctx.position(unit)))
+        return Plan(-end, value, value)
 
 
 class FlexibleLoad(ValueBuyer):

@@ -159,40 +159,60 @@ def _cheapest_dispatch(sim: Simulation) -> float:
 
 
 def efficiency(sim: Simulation, events: list[Any]) -> float | None:
-    """Allocative efficiency of the agents with a constant value or cost (ZI endowments).
+    """Allocative efficiency of the agents with values or costs (ZI endowments).
 
-    Per unit, the maximal surplus is that of the competitive allocation of the units the
-    value buyers and cost sellers could trade (sorted values against sorted costs, lot by lot);
-    the realized surplus is ``value - cost`` of each trade. ``None`` unless every agent is such
-    an endowment (a Gode-Sunder market).
+    Per unit, the maximal surplus is that of the competitive allocation of the units the value
+    buyers and cost sellers could trade (every step of their schedules, lot by lot, dearest value
+    against cheapest cost); the realized surplus is what each buyer's traded quantity is worth
+    along its schedule (steps in order) less what each seller's costs. ``None`` unless every
+    agent is such an endowment (a Gode-Sunder market).
     """
-    values: dict[str, int] = {}
-    costs: dict[str, int] = {}
-    caps: dict[str, int] = {}
+    schedules: dict[str, tuple[tuple[int, int], ...]] = {}
+    buyers: set[str] = set()
     for agent, client in sim.clients.items():
         if type(client) is ValueBuyer:
-            values[agent] = client.value
-            caps[agent] = -int(client.lo)
-        elif type(client) is CostSeller:
-            costs[agent] = client.cost
-            caps[agent] = int(client.hi)
-        else:
+            buyers.add(agent)
+        elif type(client) is not CostSeller:
             return None  # other agents' surplus is not a constant value or cost
-    best = max_surplus(values, costs, caps, sim.spec.lot_units)
+        schedules[agent] = client.schedule()
+    lot = sim.spec.lot_units
+    best = max_surplus(
+        [p for a in buyers for p, q in schedules[a] for _ in range(q // lot)],
+        [p for a in schedules if a not in buyers for p, q in schedules[a] for _ in range(q // lot)],
+        lot,
+    )
     if best <= 0:
         return None
-    realized = 0
+    traded: dict[tuple[str, int], int] = defaultdict(int)
     for ev in events:
         if type(ev) is TradeExecuted:
-            realized += (values[ev.buyer] - costs[ev.seller]) * ev.qty
+            traded[(ev.buyer, ev.unit)] += ev.qty
+            traded[(ev.seller, ev.unit)] += ev.qty
+    realized = 0
+    for (agent, _), qty in traded.items():
+        worth = along(schedules[agent], qty)
+        realized += worth if agent in buyers else -worth
     n_units = sim.last_unit - sim.first_unit + 1
     return realized / (best * n_units)
 
 
-def max_surplus(values: dict[str, int], costs: dict[str, int], caps: dict[str, int], lot: int) -> int:
-    """Competitive-equilibrium surplus of one unit (lot by lot, dearest buyer to cheapest seller)."""
-    demand = sorted((v for a, v in values.items() for _ in range(caps[a] // lot)), reverse=True)
-    supply = sorted(c for a, c in costs.items() for _ in range(caps[a] // lot))
+def along(steps: tuple[tuple[int, int], ...], qty: int) -> int:
+    """Value (or cost) of the first ``qty`` meter units of a schedule ``((price, qty), ...)``."""
+    total = 0
+    for price, step in steps:
+        take = min(step, qty)
+        total += price * take
+        qty -= take
+        if qty <= 0:
+            break
+    return total
+
+
+def max_surplus(values: list[int], costs: list[int], lot: int) -> int:
+    """Competitive-equilibrium surplus of one unit: lot values (dearest first) against lot costs
+    (cheapest first), while a value exceeds a cost."""
+    demand = sorted(values, reverse=True)
+    supply = sorted(costs)
     return sum((v - c) * lot for v, c in zip(demand, supply, strict=False) if v > c)
 
 

@@ -20,7 +20,9 @@ date) with the libraries energy researchers use, all working offline from their 
 
 A profile is a :class:`UnitShape`: computed a day of units at a time by the library calls, then
 held as a plain ``array`` of floats and read by index. Shapes are cached per (kind, parameters,
-site, unit length), not per agent (see :func:`shape_for`), so ten thousand households share one.
+site, unit length), not per agent (see :func:`shape_for`), so ten thousand households share one;
+each day of units is also kept on disk (:mod:`rexnet.sim.profile_cache`, bit for bit), so a later
+process reads it back without importing the libraries.
 
 Only the expectation comes from here. The noise (cloudiness, wind and load fluctuations) and the
 forecast evolution stay RexNet's (:mod:`rexnet.sim.forecast`), seeded per agent, so a run stays a
@@ -30,6 +32,7 @@ function of its scenario and seed. The libraries (and pandas) are imported on fi
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import warnings
@@ -82,10 +85,18 @@ class UnitShape:
         unit_seconds: length of a delivery unit.
     """
 
-    def __init__(self, compute: Callable[[int, int], np.ndarray], unit_seconds: int) -> None:
+    def __init__(
+        self,
+        compute: Callable[[int, int], np.ndarray],
+        unit_seconds: int,
+        *,
+        key: tuple[Any, ...] | None = None,
+    ) -> None:
         self._compute = compute
         self._per_chunk = max(1, 86400 // unit_seconds)
         self._chunks: dict[int, array] = {}
+        #: the shape's cache key (:func:`shape_key`): days of units are kept on disk under it
+        self.key = key
 
     def at(self, unit: int) -> float:
         """The expected value of ``unit``."""
@@ -96,8 +107,17 @@ class UnitShape:
         return values[row]
 
     def _fill(self, chunk: int) -> array:
+        from rexnet.sim import profile_cache
+
+        if self.key is not None:
+            cached = profile_cache.load(self.key, chunk, self._per_chunk)
+            if cached is not None:
+                self._chunks[chunk] = cached
+                return cached
         values = np.asarray(self._compute(chunk * self._per_chunk, self._per_chunk), dtype=float)
         out = self._chunks[chunk] = array("d", values.tobytes())
+        if self.key is not None:
+            profile_cache.store(self.key, chunk, out)
         return out
 
     def warm(self, first_unit: int, last_unit: int) -> None:
@@ -242,11 +262,24 @@ def _pv_compute(
 # -- wind: windpowerlib power curve -----------------------------------------------------------------
 @lru_cache(maxsize=1)
 def turbine_types() -> tuple[str, ...]:
-    """windpowerlib's turbine types that have a power curve (from its installed library)."""
+    """windpowerlib's turbine types that have a power curve (from its installed library; kept in
+    the profile cache, so validating a scenario does not import windpowerlib and pandas)."""
+    from rexnet.sim import profile_cache
+
+    cached = profile_cache.load_bytes(("turbine_types",))
+    if cached is not None:
+        try:
+            names = tuple(json.loads(cached))
+            if names and all(isinstance(n, str) for n in names):
+                return names
+        except ValueError:
+            pass
     from windpowerlib import get_turbine_types
 
     table = get_turbine_types(print_out=False)
-    return tuple(sorted(table.loc[table["has_power_curve"], "turbine_type"]))
+    names = tuple(sorted(str(n) for n in table.loc[table["has_power_curve"], "turbine_type"]))
+    profile_cache.store_bytes(("turbine_types",), json.dumps(names).encode())
+    return names
 
 
 @lru_cache(maxsize=64)
@@ -306,11 +339,12 @@ def _wind_compute(
 def _shape(key: tuple[Any, ...]) -> UnitShape:
     kind, site, unit_seconds, *params = key
     if kind == "household":
-        return UnitShape(_load_compute(params[0], site, unit_seconds), unit_seconds)
+        return UnitShape(_load_compute(params[0], site, unit_seconds), unit_seconds, key=key)
     if kind == "solar":
-        return UnitShape(_pv_compute(site, params[0], params[1], unit_seconds), unit_seconds)
+        return UnitShape(_pv_compute(site, params[0], params[1], unit_seconds), unit_seconds, key=key)
     if kind == "wind":
-        return UnitShape(_wind_compute(site, params[0], params[1], params[2], unit_seconds), unit_seconds)
+        compute = _wind_compute(site, params[0], params[1], params[2], unit_seconds)
+        return UnitShape(compute, unit_seconds, key=key)
     raise ValueError(f"no library profile for kind {kind!r}")
 
 

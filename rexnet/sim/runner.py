@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from rexnet.domain.commands import Realize
-from rexnet.domain.events import Realized, ReservationFixed, Settled, ShockApplied
+from rexnet.domain.events import GateClosed, Realized, ReservationFixed, Settled, ShockApplied, TradeExecuted
 from rexnet.domain.market import MarketSpec
 from rexnet.sim.broker import Broker, PriceBoard, Reservations, TargetBroker
 from rexnet.sim.client import Client, Household, Solar, StochasticClient, Wind
@@ -47,6 +47,17 @@ def _units(spec: MarketSpec, kw: float) -> float:
 def _ticks(spec: MarketSpec, price: float) -> int:
     """currency/MWh -> whole ticks (nearest)."""
     return round(Decimal(repr(price)) / spec.tick)
+
+
+def _steps(
+    spec: MarketSpec, prices: tuple[float, ...] | None, total: float
+) -> tuple[tuple[int, int], ...] | None:
+    """A schedule ``((ticks, meter units), ...)``: ``total`` split evenly over ``prices`` (each step
+    rounded down to whole meter units)."""
+    if not prices:
+        return None
+    each = int(total // len(prices))
+    return tuple((_ticks(spec, p), each) for p in prices)
 
 
 def build_client(
@@ -95,9 +106,13 @@ def build_client(
             band=g.band,
         )
     if g.kind == "zi_buyer":
-        return ValueBuyer(agent, spec, max_power=_units(spec, g.max_kw), value=_ticks(spec, g.value))
+        power = _units(spec, g.max_kw)
+        steps = _steps(spec, g.values, power)
+        return ValueBuyer(agent, spec, max_power=power, value=_ticks(spec, g.value), steps=steps)
     if g.kind == "zi_seller":
-        return CostSeller(agent, spec, capacity=_units(spec, g.capacity_kw), cost=_ticks(spec, g.cost))
+        cap = _units(spec, g.capacity_kw)
+        steps = _steps(spec, g.costs, cap)
+        return CostSeller(agent, spec, capacity=cap, cost=_ticks(spec, g.cost), steps=steps)
     raise ValueError(f"unknown population kind {g.kind!r}")
 
 
@@ -155,6 +170,9 @@ class Simulation:
         self._kinds: dict[str, str] = {}
         self._build()
         self._on_events: OnEvents = lambda events: None
+        # ZI traders (Gode and Sunder's rules, continuous trading): unit -> traders that quoted
+        # there since its last trade; a trade makes them withdraw those quotes at once
+        self._quoted: dict[int, dict[str, ZIBroker]] = {}
         self._pending: set[int] = set()  # units with a reservation or realization, not yet settled
         self._realized_through = self.first_unit - 1
         self.commands = 0
@@ -224,7 +242,7 @@ class Simulation:
         rng = agent_rng(self.seed, client.agent)
         if group.strategy in ("zi", "zi_u", "adaptive"):
             cls = AdaptiveBroker if group.strategy == "adaptive" else ZIBroker
-            return cls(
+            zi = cls(
                 client,
                 self.market,
                 rng,
@@ -236,6 +254,9 @@ class Simulation:
                 max_price=min(_ticks(self.spec, group.max_price), self.spec.max_price_ticks),
                 **common,
             )
+            if zi.gs_rules and self.spec.auction_mode != "periodic":
+                zi.on_quote = self._note_quote
+            return zi
         if isinstance(client, Dispatchable):
             return DispatchBroker(client, self.market, rng, self.board, self.reservations, **common)
         return TargetBroker(
@@ -258,17 +279,32 @@ class Simulation:
         self._dispatch(events)
         return events
 
+    def _note_quote(self, unit: int, broker: ZIBroker) -> None:
+        self._quoted.setdefault(unit, {})[broker.agent] = broker
+
     def _dispatch(self, events: list[Any]) -> None:
         if not events:
             return
         self.board.observe(events)
         self.reservations.observe(events)
+        traded: list[tuple[int, int]] = []
         for ev in events:
             if isinstance(ev, (ReservationFixed, Realized)) and self.first_unit <= ev.unit <= self.last_unit:
                 self._pending.add(ev.unit)
             elif isinstance(ev, Settled):
                 self._pending.discard(ev.unit)
+            elif self._quoted and type(ev) is TradeExecuted:
+                if ev.unit in self._quoted:
+                    traded.append((ev.t, ev.unit))
+            elif self._quoted and type(ev) is GateClosed:
+                self._quoted.pop(ev.unit, None)
         self._on_events(events)
+        # Gode and Sunder: a transaction cancels all unaccepted bids and asks (of ZI traders)
+        for t_ms, unit in traded:
+            quoted = self._quoted.pop(unit, None)
+            if quoted:
+                for agent in sorted(quoted):
+                    quoted[agent].withdraw(t_ms, unit)
 
     def _on_market_due(self, t_ms: int) -> None:
         self._dispatch(self.market.advance(t_ms))

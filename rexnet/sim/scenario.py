@@ -276,18 +276,63 @@ class StorageGroup(_Group):
     band: Real = Field(0.1, ge=0, lt=1)
 
 
+#: most steps of a ZI trader's schedule of values or costs
+STEPS_MAX = 100
+
+
+def _check_steps(
+    group: Any, steps: tuple[float, ...] | None, single: str, power: str, dearest_first: bool
+) -> None:
+    """A schedule ``values``/``costs`` in trading order; it sets ``value``/``cost`` to its first
+    step (an explicit different one is refused) and splits ``max_kw``/``capacity_kw`` evenly."""
+    if steps is None:
+        return
+    name = "values" if dearest_first else "costs"
+    ordered = all((a >= b) if dearest_first else (a <= b) for a, b in zip(steps, steps[1:], strict=False))
+    if not ordered:
+        order = (
+            "non-increasing (dearest unit first)" if dearest_first else "non-decreasing (cheapest unit first)"
+        )
+        raise ValueError(f"{name} must be {order}: units are traded in order")
+    if single in group.model_fields_set and getattr(group, single) != steps[0]:
+        raise ValueError(f"give {single} or {name}, not both ({single} is the first of {name})")
+    object.__setattr__(group, single, steps[0])
+
+
 class ZIBuyerGroup(_Group):
+    """A value buyer: ``max_kw`` at ``value`` per delivery unit, or ``values = [v1, v2, ...]``:
+    ``max_kw`` split into that many equal steps bought in order, step ``i`` worth ``v_i``."""
+
     kind: Literal["zi_buyer"]
     strategy: Strategy = "zi"
     max_kw: Real = Field(2.0, gt=0, le=KW_MAX)
     value: Real = Field(100.0, gt=0, le=PRICE_MAX)
+    values: tuple[Annotated[Real, Field(gt=0, le=PRICE_MAX)], ...] | None = Field(
+        None, min_length=1, max_length=STEPS_MAX
+    )
+
+    @model_validator(mode="after")
+    def _steps(self) -> ZIBuyerGroup:
+        _check_steps(self, self.values, "value", "max_kw", True)
+        return self
 
 
 class ZISellerGroup(_Group):
+    """A cost seller: ``capacity_kw`` at ``cost``, or ``costs = [c1, c2, ...]``: ``capacity_kw``
+    split into that many equal steps sold in order, step ``i`` costing ``c_i``."""
+
     kind: Literal["zi_seller"]
     strategy: Strategy = "zi"
     capacity_kw: Real = Field(2.0, gt=0, le=KW_MAX)
     cost: Real = Field(40.0, gt=0, le=PRICE_MAX)
+    costs: tuple[Annotated[Real, Field(gt=0, le=PRICE_MAX)], ...] | None = Field(
+        None, min_length=1, max_length=STEPS_MAX
+    )
+
+    @model_validator(mode="after")
+    def _steps(self) -> ZISellerGroup:
+        _check_steps(self, self.costs, "cost", "capacity_kw", False)
+        return self
 
 
 Group = Annotated[

@@ -39,6 +39,25 @@ GS_CE_RANGE = (70.0, 80.0)
 #: closer to Gode and Sunder's own markets, where extra-marginal units are many
 GS_EXTRA_VALUES = (*GS_VALUES, 60, 50)
 GS_EXTRA_COSTS = (*GS_COSTS, 90, 100)
+#: G&S-style markets with several units per trader at stepped values and costs, traded in order
+#: (constructed in the manner of their markets 1-5, not their exact schedules): "stepped", 4
+#: buyers and 4 sellers with 3 one-kW units each, 8 of 12 units intra-marginal, CE range [80, 90];
+#: "excess_supply", 3 buyers with 3 units against 6 sellers with 2, a flat tail of extra-marginal
+#: supply, 6 of 9 demanded units intra-marginal, CE range [100, 105]
+GS_MARKETS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
+    "symmetric": (GS_VALUES, GS_COSTS),
+    "extra_marginal": (GS_EXTRA_VALUES, GS_EXTRA_COSTS),
+    "stepped": (
+        ((130, 110, 90), (120, 100, 80), (110, 90, 70), (100, 80, 60)),
+        ((40, 60, 80), (50, 70, 90), (60, 80, 100), (70, 90, 110)),
+    ),
+    "excess_supply": (
+        ((140, 120, 100), (130, 110, 90), (125, 105, 85)),
+        ((50, 95), (60, 105), (70, 115), (80, 125), (90, 135), (105, 145)),
+    ),
+}
+#: delivery units each market is repeated over (the single-unit markets: 16, as before)
+GS_UNITS = {"symmetric": 16, "extra_marginal": 16, "stepped": 8, "excess_supply": 8}
 
 
 def mean_ci(xs: Sequence[float]) -> tuple[float, float, float]:
@@ -53,22 +72,34 @@ def mean_ci(xs: Sequence[float]) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+Schedule = int | Sequence[int]
+
+
+def _entry(kind: str, prices: Schedule, common: dict[str, Any]) -> dict[str, Any]:
+    """One trader: one kW at a price, or one kW per step of a schedule (traded in order)."""
+    size, single, many = (
+        ("max_kw", "value", "values") if kind == "zi_buyer" else ("capacity_kw", "cost", "costs")
+    )
+    if isinstance(prices, int):
+        return {"kind": kind, "count": 1, size: 1.0, single: float(prices), **common}
+    return {"kind": kind, "count": 1, size: float(len(prices)), many: [float(p) for p in prices], **common}
+
+
 def gs_market(
     strategy: str = "zi",
     *,
     shouts: float = 40.0,
     units: int = 16,
-    values: Sequence[int] = GS_VALUES,
-    costs: Sequence[int] = GS_COSTS,
+    values: Sequence[Schedule] = GS_VALUES,
+    costs: Sequence[Schedule] = GS_COSTS,
     mode: str = "continuous",
     period_s: int = 300,
 ) -> Scenario:
-    """A Gode-Sunder market of one-kW traders repeated over ``units`` delivery units."""
+    """A Gode-Sunder market repeated over ``units`` delivery units: one trader per entry of
+    ``values`` (buyers) and ``costs`` (sellers), each holding one kW per price (an int: one
+    step; a sequence: G&S's several units at a stepped schedule, traded in order)."""
     common = {"strategy": strategy, "shouts": shouts, "max_price": 200.0}
-    pop: list[dict[str, Any]] = [
-        {"kind": "zi_buyer", "count": 1, "max_kw": 1.0, "value": float(v), **common} for v in values
-    ]
-    pop += [{"kind": "zi_seller", "count": 1, "capacity_kw": 1.0, "cost": float(c), **common} for c in costs]
+    pop = [_entry("zi_buyer", v, common) for v in values] + [_entry("zi_seller", c, common) for c in costs]
     data = {
         "name": f"gode_sunder_{strategy}",
         "run": {"units": units},
@@ -94,22 +125,40 @@ def in_range_share(prices: dict[int, list[tuple[float, int]]], lo: float, hi: fl
     return inside / total if total else 0.0
 
 
-def gode_sunder(seeds: int = 10, *, shouts: float = 40.0) -> dict[str, Any]:
-    """ZI-C and ZI-U: efficiency and share of volume in the competitive range, per seed."""
+def _flat(schedules: Sequence[Schedule]) -> list[int]:
+    return [p for x in schedules for p in ((x,) if isinstance(x, int) else x)]
+
+
+def ce_range(values: Sequence[Schedule], costs: Sequence[Schedule]) -> tuple[float, float]:
+    """The competitive price range of one-kW units: with ``k`` units traded in equilibrium,
+    ``[max(c_k, v_k+1), min(v_k, c_k+1)]`` (``v`` values dearest first, ``c`` costs cheapest
+    first, 1-based; a missing ``k+1``-th unit does not bind)."""
+    v = sorted(_flat(values), reverse=True)
+    c = sorted(_flat(costs))
+    k = sum(1 for a, b in zip(v, c, strict=False) if a > b)
+    lo = max(c[k - 1], v[k] if k < len(v) else c[k - 1])
+    hi = min(v[k - 1], c[k] if k < len(c) else v[k - 1])
+    return float(lo), float(hi)
+
+
+def gode_sunder(
+    seeds: int = 10, *, shouts: float = 40.0, markets: Sequence[str] = tuple(GS_MARKETS)
+) -> dict[str, Any]:
+    """ZI-C and ZI-U: efficiency and share of volume in the competitive range, per seed, in each
+    market of :data:`GS_MARKETS`."""
     out: dict[str, Any] = {}
-    for label, values, costs in (
-        ("symmetric", GS_VALUES, GS_COSTS),
-        ("extra_marginal", GS_EXTRA_VALUES, GS_EXTRA_COSTS),
-    ):
+    for label in markets:
+        values, costs = GS_MARKETS[label]
+        lo, hi = ce_range(values, costs)
         for strategy in ("zi", "zi_u"):
             effs, shares = [], []
             for seed in range(seeds):
-                sc = gs_market(strategy, shouts=shouts, values=values, costs=costs)
+                sc = gs_market(strategy, shouts=shouts, values=values, costs=costs, units=GS_UNITS[label])
                 sim, events = simulate(sc, seed)
                 eff = efficiency(sim, events)
                 assert eff is not None
                 effs.append(eff)
-                shares.append(in_range_share(trade_prices(events, float(sim.spec.tick)), *GS_CE_RANGE))
+                shares.append(in_range_share(trade_prices(events, float(sim.spec.tick)), lo, hi))
             out[f"{label}/{strategy}"] = {"efficiency": effs, "in_ce_range": shares}
     return out
 
@@ -195,18 +244,33 @@ def newsvendor(seeds: int = 3) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def mechanisms(seeds: int = 10) -> dict[str, Any]:
-    """CDA against periodic call auctions: ZI-C Gode-Sunder market and the default day."""
+#: call periods compared with continuous trading, and the continuous shouts per unit that give
+#: each trader as many chances to trade as those calls (a unit trades for 2 h: 8 units of 15 min)
+CALL_PERIODS = {300: 24.0, 60: 120.0, 900: 8.0}
+
+
+def mechanisms(seeds: int = 10, *, periods: Sequence[int] = (300,)) -> dict[str, Any]:
+    """CDA against periodic call auctions: the ZI-C Gode-Sunder market and the default day.
+
+    For each call period: the call market (each trader submits a fresh ZI-C order for every call)
+    against continuous trading with 40 shouts per unit (the G&S validation's) and with as many
+    shouts as there are calls (the same number of chances to trade)."""
     out: dict[str, Any] = {}
-    for mode in ("continuous", "periodic"):
+
+    def run(key: str, **kw: Any) -> None:
         effs, vols = [], []
         for seed in range(seeds):
-            sim, events = simulate(gs_market("zi", mode=mode), seed)
+            sim, events = simulate(gs_market("zi", **kw), seed)
             eff = efficiency(sim, events)
             assert eff is not None
             effs.append(eff)
             vols.append(figures(sim, events)["volatility"])
-        out[f"gode_sunder/{mode}"] = {"efficiency": effs, "volatility": vols}
+        out[key] = {"efficiency": effs, "volatility": vols}
+
+    run("gode_sunder/continuous")
+    for period in periods:
+        run(f"gode_sunder/periodic_{period}s", mode="periodic", period_s=period)
+        run(f"gode_sunder/continuous_{CALL_PERIODS[period]:g}_shouts", shouts=CALL_PERIODS[period])
     for name in ("default", "call_auction"):
         rows = [figures(*simulate(load_scenario(name), seed)) for seed in range(1, 1 + max(2, seeds // 2))]
         out[f"day/{name}"] = {
@@ -234,9 +298,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument(
+        "--periods",
+        type=int,
+        nargs="+",
+        choices=sorted(CALL_PERIODS),
+        default=None,
+        help="mechanisms: call periods in seconds (default 300)",
+    )
     args = parser.parse_args(argv)
     fn: Any = EXPERIMENTS[args.experiment]
-    result = fn() if args.seeds is None else fn(args.seeds)
+    kw: dict[str, Any] = (
+        {} if args.periods is None or args.experiment != "mechanisms" else {"periods": args.periods}
+    )
+    result = fn(**kw) if args.seeds is None else fn(args.seeds, **kw)
     for key, value in _summary(result).items():
         print(key, json.dumps(value))
 

@@ -10,12 +10,26 @@
     price, at least as good as the trader's own limit);
   - ZI-U (``constrained=False``, strategy ``zi_u``): both sides in ``[min_price, max_price]``.
 
-  Once a unit's quantity is traded the trader stays silent there. Shouts come at the times of a
-  Poisson process with ``shouts`` expected shouts per unit over the unit's trading window (not
-  per hour), so a unit sees the same number of shouts whatever the market's horizon and unit
-  length: what Gode and Sunder's traders did is "keep shouting until traded", and the number of
-  chances to trade is the parameter (the validation suite shows efficiency flat in it above a
-  few dozen).
+  Once a unit's quantity is traded the trader stays silent there. A trader with a stepped
+  schedule (several G&S "units" at different values or costs, :class:`ValueBuyer` /
+  :class:`CostSeller` ``steps``) quotes one step at a time, in order, each at its own limit.
+
+  In continuous trading the traders follow Gode and Sunder's market rules (JPE 1993, section
+  II: each bid, ask and transaction is for a single unit, a new bid must improve the standing
+  bid and a new ask the standing ask, a transaction cancels all unaccepted bids and asks, the
+  price is that of the earlier of the two crossing quotes): a shout whose price does not improve
+  the best quote on its side of the book is discarded (the trader's earlier quote, if any, stays),
+  one that does replaces the trader's earlier quote, and after any trade in a unit every ZI
+  trader withdraws its quotes there at once (:meth:`ZIBroker.withdraw`, called by the simulation
+  at the trade's instant, before anyone else acts), so each trade starts from an empty book as
+  in their markets. Shouts come at the times of a Poisson process with ``shouts`` expected shouts
+  per unit over the unit's trading window (not per hour), so a unit sees the same number of
+  shouts whatever the market's horizon and unit length: the number of chances to trade is the
+  parameter, and efficiency is flat in it above a few dozen (tested).
+
+  In call markets (``auction.mode = "periodic"``) a ZI trader submits a fresh random order for
+  each call instead: it shouts 1 ms before every clearing (``shouts`` is not used), replacing its
+  order in every open unit; there is no standing quote to improve in a batch book.
 
 * :class:`AdaptiveBroker`: a learning trader in the spirit of Cliff's ZIP (1997, "Minimal-
   intelligence agents for bargaining behaviors in market-based environments", HP Labs
@@ -31,6 +45,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rexnet.domain.commands import PlaceLimit
@@ -49,6 +64,10 @@ class ZIBroker(Broker):
         max_price: top of the price range (ticks).
     """
 
+    #: follow Gode and Sunder's quote rules in continuous trading (improve the standing quote;
+    #: withdraw after a trade in the unit); the adaptive trader keeps its own quotes instead
+    gs_rules = True
+
     def __init__(
         self,
         *args: Any,
@@ -64,6 +83,43 @@ class ZIBroker(Broker):
         self.max_price = max(self.min_price, max_price)
         self.shouts = shouts
         self.set_shouts(shouts)
+        #: ``on_quote(unit, broker)``: told of every quote placed (the simulation withdraws the
+        #: quotes of a unit after a trade there)
+        self.on_quote: Callable[[int, ZIBroker], None] | None = None
+        self._calls = self.gs_rules and self.spec.auction_mode == "periodic"
+
+    def _draw_next(self, t_ms: int) -> int:
+        if not self._calls:
+            return super()._draw_next(t_ms)
+        return self.next_call_ms(t_ms + 1) - 1  # (no draw: the rng stream is the quotes' alone)
+
+    def next_call_ms(self, t_ms: int) -> int:
+        """The first clearing strictly after ``t_ms`` of any unit (the exchange's clock: every
+        multiple of the period, and with ``align_gate`` 1 ms before each gate)."""
+        period = self._auction_period_ms
+        due = (t_ms // period + 1) * period
+        if self.spec.auction_align_gate:
+            spec = self.spec
+            unit = (t_ms + 1 + spec.gate_lead_ms) // spec.unit_ms
+            while spec.gate_ms(unit) - 1 <= t_ms:
+                unit += 1
+            due = min(due, spec.gate_ms(unit) - 1)
+        return due
+
+    def withdraw(self, t_ms: int, unit: int) -> None:
+        """Cancel this trader's quotes in ``unit`` (a trade there cancels all standing quotes)."""
+        self.cancel_all(t_ms, self.live_in(unit))
+
+    def improves(self, unit: int, selling: bool, price: int) -> bool:
+        """Whether a quote at ``price`` beats the standing quote on its side (G&S's rule; always
+        in call markets, where orders wait for the clearing)."""
+        if self._calls or not self.gs_rules:
+            return True
+        if selling:
+            ask = self.market.best_ask(unit)
+            return ask is None or price < ask
+        bid = self.market.best_bid(unit)
+        return bid is None or price > bid
 
     def set_shouts(self, shouts: float) -> None:
         """``shouts`` per unit window: a Poisson rate of ``shouts`` per forward window."""
@@ -87,27 +143,40 @@ class ZIBroker(Broker):
         return Context(t_ms, 0.0, 0.0, 0.5, 0.0, 0, self._position, self._resting)
 
     def act(self, t_ms: int, next_ms: int) -> None:
+        units = self.eligible_units()
+        if not units:
+            return
         bare = self.bare_context(t_ms)
-        for unit in self.eligible_units():
+        # one uniform draw per open unit, in one call (a numpy call per unit costs more than the
+        # rest of the unit's work); a price is ``lo + floor(u * (hi - lo + 1))``
+        draws = self.rng.random(len(units)).tolist()
+        for unit, u in zip(units, draws, strict=True):
             plan = self.client.plan(unit, bare or self.context(unit, t_ms))
             self.last_target[unit] = plan.target
             lots = self.gap_lots(plan, unit)
-            live = self.live_in(unit)
-            if lots == 0 and not live:
-                continue
-            self.cancel_all(t_ms, live)  # a new shout replaces the previous one, as in the ZI runs
             if lots == 0:
+                live = self.live_in(unit)
+                if live:
+                    self.cancel_all(t_ms, live)
                 continue
             selling = lots > 0
             lo, hi = self.price_range(selling, plan.floor, plan.ceiling)
-            price = int(self.rng.integers(lo, hi + 1))
+            price = lo + min(int(u * (hi - lo + 1)), hi - lo)
+            if not self.improves(unit, selling, price):
+                continue  # discarded: the standing quote is better
+            self.cancel_all(t_ms, self.live_in(unit))  # a new shout replaces the previous one
             qty = abs(lots) * self.spec.lot_units
             side = "sell" if selling else "buy"
+            if self.on_quote is not None:  # (first: a trade this quote makes withdraws its rest)
+                self.on_quote(unit, self)
             self.submit(PlaceLimit(t_ms, self.agent, self.next_ref(), side, unit, price, qty))
 
 
 class AdaptiveBroker(ZIBroker):
     """A ZIP-style margin learner (see the module docstring).
+
+    It keeps its one quote per unit until it changes its price (no G&S quote rules: the margin it
+    learns is its price, and Poisson shouts in both mechanisms).
 
     Args (besides :class:`ZIBroker`'s):
         beta: learning rate of the Widrow-Hoff step.
@@ -121,6 +190,8 @@ class AdaptiveBroker(ZIBroker):
         self.gamma = gamma
         self.mu = float(self.rng.uniform(margin / 2, margin))
         self._momentum = 0.0
+
+    gs_rules = False
 
     def limit(self, selling: bool, floor: int, ceiling: int) -> float:
         return floor * (1.0 + self.mu) if selling else ceiling * (1.0 - self.mu)

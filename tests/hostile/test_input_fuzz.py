@@ -189,8 +189,8 @@ GROUP_KEYS = {
     "flexible": ("need_kwh", "start_hour", "end_hour", "max_kw", "value"),
     "dispatchable": ("capacity_kw", "marginal_cost", "ramp_kw"),
     "storage": ("energy_kwh", "power_kw", "efficiency", "initial_soc", "band"),
-    "zi_buyer": ("max_kw", "value"),
-    "zi_seller": ("capacity_kw", "cost"),
+    "zi_buyer": ("max_kw", "value", "values"),
+    "zi_seller": ("capacity_kw", "cost", "costs"),
 }
 SCENARIO_KEYS = (
     MARKET_KEYS
