@@ -135,10 +135,17 @@ def record_commands(
     scenario: dict[str, Any],
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    journal: Iterable[Any] | None = None,
 ) -> dict[str, Any]:
-    """Run an order/realization stream through a fresh engine into a new run; returns a summary."""
+    """Run an order/realization stream through a fresh engine into a new run; returns a summary.
+
+    ``journal``: the input-journal chunks of ``commands`` (an ingest), stored with the run before
+    any command is executed, so a run that stops part-way still has all its inputs (resume).
+    """
     rec = RunRecorder(store, name=name, scenario=scenario, seed=seed, spec=spec)
     with rec.guard():
+        if journal is not None:
+            store.append_journal(rec.run_id, journal)
         rec.record(rec.engine.advance(0))
         for i, command in enumerate(commands):
             rec.submit(command)

@@ -1,0 +1,315 @@
+"""Streaming ingest: a JSONL command stream read once, validated whole, staged as journal chunks.
+
+``rexnet ingest`` must validate the whole stream before the run exists ("a malformed line writes
+nothing", also the last line of a long stream) while holding memory independent of the stream's
+length. So it works in two passes over *staged* data, not over the source:
+
+1. :func:`stage` reads the source once (a file, or standard input for ``-``), line by line,
+   hashing its bytes (``sha256``), validating every line into a command, and cutting the
+   commands into the chained chunks of the input journal (:class:`rexnet.journal.JournalBuilder`)
+   written to a temporary spool file. A bad line raises :class:`~rexnet.errors.LineError`
+   before anything reaches the ledger. The journal's summary (chunks, commands, head hash) is
+   then known, so ``run_started`` can carry it.
+2. The caller creates the run, copies the spool into the ledger's journal, and executes the
+   spooled commands (decoded exactly as verify decodes the stored journal).
+
+Staging the *validated* stream, not the raw one, means the source is read once (standard input
+needs no copy of its own, and a file changed while it is ingested cannot make the two passes
+disagree), and pass 2 decodes compact arrays instead of validating JSONL again.
+
+The hot path. Most lines are plain: ASCII, one JSON object with exactly its op's fields, numbers
+of at most 15 significant digits. :class:`FastLines` checks such a line with orjson and plain
+comparisons; whenever it is in any doubt (an unusual character, a repeated key, a long number, a
+value out of bounds, a refusal whose message quotes the line's text, time going backwards) it
+returns ``None`` and the line goes to :class:`rexnet.ingest.LineParser`, the strict path with
+pydantic, which accepts or names the problem exactly as before. So the fast path only ever
+accepts lines the strict path accepts, with the same command.
+
+Why 15 significant digits: two decimals of at most 15 significant digits are different doubles
+(IEEE 754 ``DBL_DIG``), so such a number parsed to a float and written back by ``repr`` (the
+shortest round-trip) is the same decimal, and the exact :class:`~decimal.Decimal` arithmetic of
+the grids gives the same result as from the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
+from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, name_problem
+from rexnet.domain.market import MarketSpec
+from rexnet.errors import InputError
+from rexnet.ingest import LineParser, _agent_problem, _reserved
+from rexnet.journal import CHUNK_COMMANDS, Chunk, JournalBuilder
+from rexnet.replay.command_record import decode_commands, ingest_record
+
+#: a run of 16 or more digits (and dots), or an exponent: numbers the fast path leaves to the
+#: strict one (an exponent can underflow a float to 0 or overflow it, which the text is not)
+_LONG_NUMBER = re.compile(rb"[0-9.]{16,}|[0-9.][eE]")
+_MAX_T = 10**10  # seconds: rexnet.domain.limits.MAX_TIME_S as an int
+_TINY = 1e-300  # below: subnormal doubles, where fewer than 15 digits are exact
+_SIDES = ("buy", "sell")
+_TIFS = ("gtc", "ioc", "fok")
+
+# the exact keys of each op (and how many of the values are strings: the quote count below)
+_KEYS: dict[Any, tuple[int, frozenset[str]]] = {
+    "limit": (4, frozenset({"t", "op", "agent", "ref", "side", "unit", "price", "qty"})),
+    "market": (4, frozenset({"t", "op", "agent", "ref", "side", "unit", "qty"})),
+    "cancel": (3, frozenset({"t", "op", "agent", "ref"})),
+    "shrink": (3, frozenset({"t", "op", "agent", "ref", "qty"})),
+    "set": (4, frozenset({"t", "op", "agent", "ref", "side", "units", "price", "qty"})),
+    "realize": (2, frozenset({"t", "op", "agent", "unit", "qty"})),
+}
+_LIMIT_TIF = frozenset(_KEYS["limit"][1] | {"tif"})
+
+
+class FastLines:
+    """The fast path of one stream's lines (see the module docstring); ``None``: ask the strict path."""
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        # prices and quantities repeat a lot in a stream: convert each distinct value once
+        self.ticks = lru_cache(maxsize=1 << 16)(self._ticks)
+        self.units = lru_cache(maxsize=1 << 16)(self._units)
+
+    def _ticks(self, value: int | float) -> int | None:
+        d = _exact(value)
+        if d is None or not -MAX_PRICE <= d <= MAX_PRICE:
+            return None
+        return self.spec.price_ticks(d)
+
+    def _units(self, value: int | float) -> int | None:
+        d = _exact(value)
+        if d is None or not -MAX_KW <= d <= MAX_KW:
+            return None
+        return self.spec.qty_units(d)
+
+    def command(self, raw: bytes, last_t: int) -> Any | None:  # noqa: C901 - one flat hot path
+        """The command of a plain line, or ``None``."""
+        if b"\\" in raw:
+            return None
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is not dict:
+            return None
+        op = obj.get("op")
+        shape = _KEYS.get(op) if type(op) is str else None
+        if shape is None:
+            return None
+        strings, keys = shape
+        tif = obj.get("tif")
+        if tif is not None and op == "limit":
+            if obj.keys() != _LIMIT_TIF or tif not in _TIFS or type(tif) is not str:
+                return None
+            strings += 1
+        elif obj.keys() != keys:
+            return None
+        # a repeated key (orjson keeps the last) shows as quotes no key or string accounts for
+        if raw.count(b'"') != 2 * (len(obj) + strings):
+            return None
+        t = obj["t"]
+        kind = type(t)
+        if kind is int:
+            if not 0 <= t <= _MAX_T:
+                return None
+            ms = t * 1000
+        elif kind is float:
+            if not (0.0 <= t <= _MAX_T and (t == 0.0 or t >= _TINY)):
+                return None
+            ms = round(t * 1000)
+            if ms / 1000 != t:
+                return None
+        else:
+            return None
+        if ms < last_t or _LONG_NUMBER.search(raw) is not None:
+            return None
+        agent = obj["agent"]
+        if type(agent) is not str or _agent_problem(agent) is not None or _reserved(agent):
+            return None
+        if op == "realize":
+            unit = obj["unit"]
+            qty = self._number(obj["qty"], self.units)
+            if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX or qty is None:
+                return None
+            return Realize(ms, agent, unit, qty)
+        ref = obj["ref"]
+        if type(ref) is not str or name_problem(ref) is not None:
+            return None
+        if op == "cancel":
+            return Cancel(ms, agent, ref)
+        qty = self._number(obj["qty"], self.units)
+        if qty is None:
+            return None
+        if op == "shrink":
+            return Shrink(ms, agent, ref, qty)
+        side = obj["side"]
+        if side not in _SIDES or type(side) is not str:
+            return None
+        if op == "set":
+            units = obj["units"]
+            if type(units) is not list:
+                return None
+            for unit in units:
+                if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
+                    return None
+            price = self._number(obj["price"], self.ticks)
+            return None if price is None else PlaceSet(ms, agent, ref, side, tuple(units), price, qty)
+        unit = obj["unit"]
+        if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
+            return None
+        if op == "market":
+            return PlaceMarket(ms, agent, ref, side, unit, qty)
+        price = self._number(obj["price"], self.ticks)
+        if price is None:
+            return None
+        return PlaceLimit(ms, agent, ref, side, unit, price, qty, "gtc" if tif is None else tif)
+
+    @staticmethod
+    def _number(value: Any, convert: Callable[[Any], int | None]) -> int | None:
+        kind = type(value)
+        if kind is int or kind is float:
+            return convert(value)
+        return None
+
+
+def _exact(value: int | float) -> Decimal | None:
+    """The exact decimal a JSON number of at most 15 significant digits was written as."""
+    if type(value) is int:
+        return Decimal(value)
+    if value != value or value in (float("inf"), float("-inf")) or (value != 0.0 and abs(value) < _TINY):
+        return None
+    return Decimal(repr(value))
+
+
+@dataclass
+class StreamLines:
+    """What one read of a stream saw: non-blank lines and the digest of its bytes."""
+
+    count: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
+def read_commands(name: str, spec: MarketSpec, on_command: Callable[[Any, int], None]) -> StreamLines:
+    """Read the stream ``name`` (a path, or ``-`` for standard input) once, validating every line
+    and calling ``on_command(command, line_number)`` in order.
+
+    Raises:
+        InputError: the source cannot be read (or is not UTF-8).
+        LineError: a line is malformed or past a bound (its number is in the message).
+    """
+    if name == "-":
+        return _read(sys.stdin.buffer, "-", spec, on_command)
+    try:
+        source = open(name, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc}") from None
+    with source:
+        return _read(source, name, spec, on_command)
+
+
+def _read(source: IO[bytes], name: str, spec: MarketSpec, on_command: Callable[[Any, int], None]) -> StreamLines:
+    strict = LineParser(name, spec)
+    fast = FastLines(spec).command
+    seen = StreamLines()
+    update = seen.digest.update
+    number = 0
+    count = 0
+    offset = 0
+    try:
+        for raw in source:
+            update(raw)
+            start = offset
+            offset += len(raw)
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            if body.endswith(b"\r"):
+                body = body[:-1]
+            # a line orjson accepts has no control character, so it is one line for splitlines too
+            if body.isascii() and b"\r" not in body:
+                command = fast(body, strict.last_t)
+                if command is not None:
+                    number += 1
+                    count += 1
+                    strict.accept(command, number)
+                    on_command(command, number)
+                    continue
+            # anything else goes the strict way, split into lines as str.splitlines splits a text
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"cannot read {name}: {_decode_problem(exc, start)}") from None
+            for part in text.splitlines():
+                number += 1
+                if not part.strip():
+                    continue
+                count += 1
+                on_command(strict.parse(part, number), number)
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc}") from None
+    seen.count = count
+    return seen
+
+
+def _decode_problem(exc: UnicodeDecodeError, offset: int) -> str:
+    """What a whole-stream decode says of ``exc`` (a line's error, positions moved by ``offset``)."""
+    start, end = exc.start + offset, exc.end + offset
+    if exc.end - exc.start == 1:
+        where = f"byte 0x{exc.object[exc.start]:02x} in position {start}"
+    else:
+        where = f"bytes in position {start}-{end - 1}"
+    return f"'{exc.encoding}' codec can't decode {where}: {exc.reason}"
+
+
+@dataclass
+class StagedStream:
+    """A validated stream staged as journal chunks in a spool file (pass 1 done)."""
+
+    spool: IO[bytes]
+    record: dict[str, Any]
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The journal's chunks, in order (read from the spool, one at a time)."""
+        self.spool.seek(0)
+        for line in self.spool:
+            index, first_line, commands, digest, body = line.rstrip(b"\n").split(b" ", 4)
+            yield Chunk(int(index), int(first_line), int(commands), body.decode("utf-8"), bytes.fromhex(digest.decode()))
+
+    def commands(self) -> Iterator[Any]:
+        """The commands, decoded from the chunks as verify decodes the stored journal."""
+        for chunk in self.chunks():
+            yield from decode_commands(orjson.loads(chunk.body))
+
+
+@contextmanager
+def stage(name: str, spec: MarketSpec, *, chunk_commands: int = CHUNK_COMMANDS) -> Iterator[StagedStream]:
+    """Pass 1 over the stream ``name`` (a path or ``-``): validate it whole and stage it.
+
+    Raises:
+        InputError, LineError: as :func:`read_commands`; nothing is staged then.
+    """
+    with tempfile.TemporaryFile(prefix="rexnet-ingest-") as spool:
+        write = spool.write
+
+        def put(chunk: Chunk) -> None:
+            header = f"{chunk.index} {chunk.first_line} {chunk.commands} {chunk.hash.hex()} "
+            write(header.encode() + chunk.body.encode("utf-8") + b"\n")
+
+        builder = JournalBuilder(put, chunk_commands)
+        seen = read_commands(name, spec, builder.add)
+        summary = builder.close()
+        spool.flush()
+        source = "-" if name == "-" else Path(name).name
+        yield StagedStream(spool, ingest_record(source, seen.digest.hexdigest(), seen.count, summary))
