@@ -34,33 +34,39 @@ the grids gives the same result as from the text.
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
-from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, name_problem
+from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
 from rexnet.journal import CHUNK_COMMANDS, Chunk, JournalBuilder
 from rexnet.replay.command_record import decode_commands, ingest_record
 
-#: a run of 16 or more digits (and dots), or an exponent: numbers the fast path leaves to the
-#: strict one (an exponent can underflow a float to 0 or overflow it, which the text is not)
-_LONG_NUMBER = re.compile(rb"[0-9.]{16,}|[0-9.][eE]")
+#: A line's bytes mapped to classes (digits and dots ``d``, ``e``/``E`` ``e``, the rest a space),
+#: to find, with two substring searches, what the fast path leaves to the strict one: a run of
+#: 16 or more digits (and dots), or an exponent (which can underflow a float to 0 or overflow it;
+#: the text is neither). Measured several times faster than one regular expression.
+_CLASSES = bytes(
+    ord("d") if chr(b) in "0123456789." else ord("e") if chr(b) in "eE" else ord(" ") for b in range(256)
+)
+_LONG = b"d" * 16
 _MAX_T = 10**10  # seconds: rexnet.domain.limits.MAX_TIME_S as an int
 _TINY = 1e-300  # below: subnormal doubles, where fewer than 15 digits are exact
 _SIDES = ("buy", "sell")
+_CACHE = 1 << 16  # entries of each cache of FastLines
+#: a command record from its fields (tuple.__new__: the named tuples' own __new__ is Python code)
+_new = tuple.__new__
 _TIFS = ("gtc", "ioc", "fok")
 
 # the exact keys of each op (and how many of the values are strings: the quote count below)
@@ -80,21 +86,38 @@ class FastLines:
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
-        # prices and quantities repeat a lot in a stream: convert each distinct value once
-        self.ticks = lru_cache(maxsize=1 << 16)(self._ticks)
-        self.units = lru_cache(maxsize=1 << 16)(self._units)
+        # prices, quantities and agents repeat a lot in a stream: each distinct one is converted
+        # or checked once (plain dicts: cheaper than lru_cache; cleared when large, so bounded)
+        self._ticks: dict[int | float, int | None] = {}
+        self._units: dict[int | float, int | None] = {}
+        self._agents: dict[str, bool] = {}
 
-    def _ticks(self, value: int | float) -> int | None:
-        d = _exact(value)
-        if d is None or not -MAX_PRICE <= d <= MAX_PRICE:
+    def _grid(self, value: Any, cache: dict[Any, int | None], bound: Decimal, to_grid: Any) -> int | None:
+        """``value`` (a JSON number) on a grid, ``None`` for anything unusual; cached."""
+        kind = type(value)
+        if kind is not int and kind is not float:
             return None
-        return self.spec.price_ticks(d)
+        try:
+            return cache[value]
+        except KeyError:
+            pass
+        d = _exact(value)
+        out = None if d is None or not -bound <= d <= bound else to_grid(d)
+        if len(cache) >= _CACHE:
+            cache.clear()
+        cache[value] = out
+        return out
 
-    def _units(self, value: int | float) -> int | None:
-        d = _exact(value)
-        if d is None or not -MAX_KW <= d <= MAX_KW:
-            return None
-        return self.spec.qty_units(d)
+    def _agent_ok(self, agent: Any) -> bool:
+        if type(agent) is not str:
+            return False
+        ok = self._agents.get(agent)
+        if ok is None:
+            ok = _agent_problem(agent) is None and not _reserved(agent)
+            if len(self._agents) >= _CACHE:
+                self._agents.clear()
+            self._agents[agent] = ok
+        return ok
 
     def command(self, raw: bytes, last_t: int) -> Any | None:  # noqa: C901 - one flat hot path
         """The command of a plain line, or ``None``."""
@@ -121,6 +144,9 @@ class FastLines:
         # a repeated key (orjson keeps the last) shows as quotes no key or string accounts for
         if raw.count(b'"') != 2 * (len(obj) + strings):
             return None
+        classes = raw.translate(_CLASSES)
+        if _LONG in classes or b"de" in classes:
+            return None
         t = obj["t"]
         kind = type(t)
         if kind is int:
@@ -128,34 +154,35 @@ class FastLines:
                 return None
             ms = t * 1000
         elif kind is float:
-            if not (0.0 <= t <= _MAX_T and (t == 0.0 or t >= _TINY)):
+            if not 0.0 <= t <= _MAX_T:
                 return None
             ms = round(t * 1000)
             if ms / 1000 != t:
                 return None
         else:
             return None
-        if ms < last_t or _LONG_NUMBER.search(raw) is not None:
+        if ms < last_t or not self._agent_ok(obj["agent"]):
             return None
         agent = obj["agent"]
-        if type(agent) is not str or _agent_problem(agent) is not None or _reserved(agent):
-            return None
         if op == "realize":
             unit = obj["unit"]
-            qty = self._number(obj["qty"], self.units)
+            qty = self._grid(obj["qty"], self._units, MAX_KW, self.spec.qty_units)
             if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX or qty is None:
                 return None
-            return Realize(ms, agent, unit, qty)
+            return _new(Realize, (ms, agent, unit, qty))
         ref = obj["ref"]
-        if type(ref) is not str or name_problem(ref) is not None:
+        # printable ASCII without spaces is a name as it is (rexnet.domain.limits.name_problem)
+        if type(ref) is not str or not (0 < len(ref) <= NAME_MAX and ref.isascii() and ref.isprintable()):
+            return None
+        if " " in ref:
             return None
         if op == "cancel":
-            return Cancel(ms, agent, ref)
-        qty = self._number(obj["qty"], self.units)
+            return _new(Cancel, (ms, agent, ref))
+        qty = self._grid(obj["qty"], self._units, MAX_KW, self.spec.qty_units)
         if qty is None:
             return None
         if op == "shrink":
-            return Shrink(ms, agent, ref, qty)
+            return _new(Shrink, (ms, agent, ref, qty))
         side = obj["side"]
         if side not in _SIDES or type(side) is not str:
             return None
@@ -166,24 +193,17 @@ class FastLines:
             for unit in units:
                 if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
                     return None
-            price = self._number(obj["price"], self.ticks)
-            return None if price is None else PlaceSet(ms, agent, ref, side, tuple(units), price, qty)
+            price = self._grid(obj["price"], self._ticks, MAX_PRICE, self.spec.price_ticks)
+            return None if price is None else _new(PlaceSet, (ms, agent, ref, side, tuple(units), price, qty))
         unit = obj["unit"]
         if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
             return None
         if op == "market":
-            return PlaceMarket(ms, agent, ref, side, unit, qty)
-        price = self._number(obj["price"], self.ticks)
+            return _new(PlaceMarket, (ms, agent, ref, side, unit, qty))
+        price = self._grid(obj["price"], self._ticks, MAX_PRICE, self.spec.price_ticks)
         if price is None:
             return None
-        return PlaceLimit(ms, agent, ref, side, unit, price, qty, "gtc" if tif is None else tif)
-
-    @staticmethod
-    def _number(value: Any, convert: Callable[[Any], int | None]) -> int | None:
-        kind = type(value)
-        if kind is int or kind is float:
-            return convert(value)
-        return None
+        return _new(PlaceLimit, (ms, agent, ref, side, unit, price, qty, "gtc" if tif is None else tif))
 
 
 def _exact(value: int | float) -> Decimal | None:
