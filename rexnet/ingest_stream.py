@@ -50,7 +50,8 @@ from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
-from rexnet.journal import CHUNK_COMMANDS, Chunk, JournalBuilder
+from rexnet import journal
+from rexnet.journal import Chunk, JournalBuilder
 from rexnet.replay.command_record import decode_commands, ingest_record
 
 #: A line's bytes mapped to classes (digits and dots ``d``, ``e``/``E`` ``e``, the rest a space),
@@ -314,7 +315,7 @@ class StagedStream:
 
 
 @contextmanager
-def stage(name: str, spec: MarketSpec, *, chunk_commands: int = CHUNK_COMMANDS) -> Iterator[StagedStream]:
+def stage(name: str, spec: MarketSpec, *, chunk_commands: int | None = None) -> Iterator[StagedStream]:
     """Pass 1 over the stream ``name`` (a path or ``-``): validate it whole and stage it.
 
     Raises:
@@ -327,7 +328,7 @@ def stage(name: str, spec: MarketSpec, *, chunk_commands: int = CHUNK_COMMANDS) 
             header = f"{chunk.index} {chunk.first_line} {chunk.commands} {chunk.hash.hex()} "
             write(header.encode() + chunk.body.encode("utf-8") + b"\n")
 
-        builder = JournalBuilder(put, chunk_commands)
+        builder = JournalBuilder(put, chunk_commands or journal.CHUNK_COMMANDS)
         seen = read_commands(name, spec, builder.add)
         summary = builder.close()
         spool.flush()
