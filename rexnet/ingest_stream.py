@@ -52,7 +52,7 @@ from rexnet.errors import InputError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
 from rexnet import journal
 from rexnet.journal import Chunk, JournalBuilder
-from rexnet.replay.command_record import decode_commands, ingest_record
+from rexnet.replay.command_record import decode_rows, ingest_record
 
 #: A line's bytes mapped to classes (digits and dots ``d``, ``e``/``E`` ``e``, the rest a space),
 #: to find, with two substring searches, what the fast path leaves to the strict one: a run of
@@ -311,7 +311,7 @@ class StagedStream:
     def commands(self) -> Iterator[Any]:
         """The commands, decoded from the chunks as verify decodes the stored journal."""
         for chunk in self.chunks():
-            yield from decode_commands(orjson.loads(chunk.body))
+            yield from decode_rows(orjson.loads(chunk.body))
 
 
 @contextmanager

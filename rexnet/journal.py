@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from rexnet.errors import CheckFailed
-from rexnet.replay.command_record import decode_commands, encode_command
+from rexnet.replay.command_record import decode_rows, encode_command
 
 #: Commands per chunk: large enough that the journal is a few rows per thousand events, small
 #: enough that one chunk (a few hundred kB of JSON) is nothing next to the engine's open state.
@@ -155,8 +155,8 @@ def read_journal(rows: Callable[[], Iterable[Any]], summary: dict[str, Any], *, 
     check_journal(rows(), summary, run=run)
     for index, _first_line, commands, body, _hash in rows():
         try:
-            decoded = list(decode_commands(orjson.loads(body)))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            decoded = decode_rows(orjson.loads(body))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
             decoded = None
         if decoded is None or len(decoded) != commands:
             raise JournalBroken(f"run {run}: input journal: chunk {index} cannot be decoded")

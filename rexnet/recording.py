@@ -126,6 +126,10 @@ class RunRecorder:
         return self.writer.seq + 1, self.writer.head_hash.hex()
 
 
+#: Events handed to the writer at once by :func:`record_commands`.
+_HANDOFF = 1024
+
+
 def record_commands(
     store: Any,
     commands: Iterable[Any],
@@ -147,10 +151,18 @@ def record_commands(
         if journal is not None:
             store.append_journal(rec.run_id, journal)
         rec.record(rec.engine.advance(0))
+        # events go to the writer by the thousand, not command by command (the same rows and
+        # transactions: the writer cuts its batches by seq)
+        submit = rec.engine.submit
+        pending: list[Any] = []
         for i, command in enumerate(commands):
-            rec.submit(command)
+            pending += submit(command)
+            if len(pending) >= _HANDOFF:
+                rec.record(pending)
+                pending = []
             if progress is not None:
                 progress(i)
+        rec.record(pending)
         rec.record(rec.engine.finish())
         events, head = rec.complete()
     return {"run_id": rec.run_id, "events": events, "head_hash": head}
