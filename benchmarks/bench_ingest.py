@@ -33,7 +33,6 @@ import json
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,32 +42,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure import run_measured  # noqa: E402
 from streams import write_stream  # noqa: E402
 
 from rexnet.store import open_store  # noqa: E402
 
 BATCH = 5000
-#: The child: run the CLI, then report its own peak memory (kB on Linux) on stderr.
-_CHILD = """
-import resource, sys
-from rexnet.cli import cli
-try:
-    cli.main(sys.argv[1:], prog_name="rexnet", standalone_mode=False)
-finally:
-    print("MAXRSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-"""
 
 
-def ingest(db: str, stream: Path) -> tuple[float, int, dict[str, Any]]:
-    """``(seconds, peak kB, summary)`` of ``rexnet ingest`` in a subprocess."""
-    args = [sys.executable, "-c", _CHILD, "--db", db, "ingest", str(stream), "--format", "json"]
-    start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
+def ingest(db: str, stream: Path) -> tuple[float, float, dict[str, Any]]:
+    """``(seconds, peak MB, summary)`` of ``rexnet ingest`` in a subprocess."""
+    done = run_measured(["--db", db, "ingest", str(stream), "--format", "json"])
     if done.returncode != 0:
         raise SystemExit(f"ingest failed: {done.stderr.strip()[-500:]}")
-    rss = int(next(line.split()[1] for line in done.stderr.splitlines() if line.startswith("MAXRSS")))
-    return seconds, rss, json.loads(done.stdout)
+    return done.seconds, done.peak_mb, json.loads(done.stdout)
 
 
 def stored_rows(db: str, run_id: str) -> Any:
@@ -76,7 +63,8 @@ def stored_rows(db: str, run_id: str) -> Any:
     if db.startswith("sqlite"):
         con = sqlite3.connect(db.split("///", 1)[1])
         cur = con.execute(
-            "SELECT run_id, seq, t_ms, type, version, payload, hash FROM event_log WHERE run_id = ? ORDER BY seq",
+            "SELECT run_id, seq, t_ms, type, version, payload, hash FROM event_log "
+            "WHERE run_id = ? ORDER BY seq",
             (run_id,),
         )
     else:
@@ -153,7 +141,9 @@ def raw_pg(source_db: str, run_id: str) -> float:
     run = store.create_run(name=None, scenario={"name": "raw"}, seed=0, code_version="bench", market={})
     store.close()
     elapsed = 0.0
-    with psycopg.connect(_libpq(url.split("?")[0]), options=f"-csearch_path={url.rsplit('%3D', 1)[1]}") as con:
+    with psycopg.connect(
+        _libpq(url.split("?")[0]), options=f"-csearch_path={url.rsplit('%3D', 1)[1]}"
+    ) as con:
         cur = con.cursor()
         for rows in stored_rows(source_db, run_id):
             rows = [(run.run_id, *row[1:]) for row in rows]
@@ -181,7 +171,9 @@ def journal_pg(source_db: str, run_id: str) -> tuple[float, float]:
         if use_copy:
             store.append_journal(run.run_id, chunks)
         else:
-            with psycopg.connect(_libpq(url.split("?")[0]), options=f"-csearch_path={url.rsplit('%3D', 1)[1]}") as con:
+            with psycopg.connect(
+                _libpq(url.split("?")[0]), options=f"-csearch_path={url.rsplit('%3D', 1)[1]}"
+            ) as con:
                 cur = con.cursor()
                 for lo in range(0, len(chunks), journal.CHUNKS_PER_WRITE):
                     batch = [(run.run_id, *c) for c in chunks[lo : lo + journal.CHUNKS_PER_WRITE]]
@@ -206,7 +198,7 @@ def bench_size(n: int, folder: Path, repeat: int, pg: str | None) -> None:
     for backend, url in backends:
         ingest_s: list[float] = []
         raw_s: list[float] = []
-        rss: list[int] = []
+        rss: list[float] = []
         events = 0
         for _ in range(repeat):
             if url is None:
@@ -217,7 +209,9 @@ def bench_size(n: int, folder: Path, repeat: int, pg: str | None) -> None:
             events = summary["events"]
             ingest_s.append(seconds)
             rss.append(peak)
-            raw_s.append(raw_sqlite(db, summary["run_id"], folder) if url is None else raw_pg(db, summary["run_id"]))
+            raw_s.append(
+                raw_sqlite(db, summary["run_id"], folder) if url is None else raw_pg(db, summary["run_id"])
+            )
             if url is None:
                 Path(db.split("///", 1)[1]).unlink()
                 for extra in ("-wal", "-shm"):
@@ -231,14 +225,19 @@ def bench_size(n: int, folder: Path, repeat: int, pg: str | None) -> None:
         print(f"-- {backend}: {events:,} events")
         print(f"   ingest (subprocess):      {_fmt(ingest_s)}; {n / min(ingest_s):,.0f} commands/s at best")
         print(f"   raw executemany:          {_fmt(raw_s)}; {events / min(raw_s):,.0f} rows/s at best")
-        print(f"   ratio raw/ingest:         best {max(ratios):.3f}x, median {statistics.median(ratios):.3f}x (goal >= 0.25x)")
-        print(f"   ingest peak memory:       best {min(rss) / 1024:.0f} MB, median {statistics.median(rss) / 1024:.0f} MB")
+        print(
+            f"   ratio raw/ingest:         best {max(ratios):.3f}x, "
+            f"median {statistics.median(ratios):.3f}x (goal >= 0.25x)"
+        )
+        print(f"   ingest peak memory:       best {min(rss):.0f} MB, median {statistics.median(rss):.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--huge", action="store_true", help="also 10,000,000 commands (slow: tens of minutes)")
+    parser.add_argument(
+        "--huge", action="store_true", help="also 10,000,000 commands (slow: tens of minutes)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pg", default=None, help="also run against this PostgreSQL URL")
     args = parser.parse_args()

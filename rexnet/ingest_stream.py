@@ -45,12 +45,12 @@ from typing import IO, Any
 
 import orjson
 
+from rexnet import journal
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
 from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
-from rexnet import journal
 from rexnet.journal import Chunk, JournalBuilder
 from rexnet.replay.command_record import decode_rows, ingest_record
 
@@ -242,7 +242,9 @@ def read_commands(name: str, spec: MarketSpec, on_command: Callable[[Any, int], 
         return _read(source, name, spec, on_command)
 
 
-def _read(source: IO[bytes], name: str, spec: MarketSpec, on_command: Callable[[Any, int], None]) -> StreamLines:
+def _read(
+    source: IO[bytes], name: str, spec: MarketSpec, on_command: Callable[[Any, int], None]
+) -> StreamLines:
     strict = LineParser(name, spec)
     fast = FastLines(spec).command
     seen = StreamLines()
@@ -306,7 +308,13 @@ class StagedStream:
         self.spool.seek(0)
         for line in self.spool:
             index, first_line, commands, digest, body = line.rstrip(b"\n").split(b" ", 4)
-            yield Chunk(int(index), int(first_line), int(commands), body.decode("utf-8"), bytes.fromhex(digest.decode()))
+            yield Chunk(
+                int(index),
+                int(first_line),
+                int(commands),
+                body.decode("utf-8"),
+                bytes.fromhex(digest.decode()),
+            )
 
     def commands(self) -> Iterator[Any]:
         """The commands, decoded from the chunks as verify decodes the stored journal."""
@@ -325,7 +333,7 @@ def stage(name: str, spec: MarketSpec, *, chunk_commands: int | None = None) -> 
         write = spool.write
 
         def put(chunk: Chunk) -> None:
-            header = f"{chunk.index} {chunk.first_line} {chunk.commands} {chunk.hash.hex()} "
+            header = f"{chunk.number} {chunk.first_line} {chunk.commands} {chunk.hash.hex()} "
             write(header.encode() + chunk.body.encode("utf-8") + b"\n")
 
         builder = JournalBuilder(put, chunk_commands or journal.CHUNK_COMMANDS)

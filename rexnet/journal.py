@@ -49,9 +49,9 @@ class JournalBroken(CheckFailed):
 
 
 class Chunk(NamedTuple):
-    """One row of the journal."""
+    """One row of the journal (``number``: the chunk's index, from 0)."""
 
-    index: int
+    number: int
     first_line: int
     commands: int
     body: str

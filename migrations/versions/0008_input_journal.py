@@ -62,10 +62,14 @@ def upgrade() -> None:
 
 
 def _sqlite() -> None:
-    op.execute(f"CREATE TRIGGER input_journal_no_update BEFORE UPDATE ON input_journal "
-               f"BEGIN SELECT RAISE(ABORT, '{CHANGE_MESSAGE}'); END")
-    op.execute(f"CREATE TRIGGER input_journal_no_delete BEFORE DELETE ON input_journal "
-               f"BEGIN SELECT RAISE(ABORT, '{CHANGE_MESSAGE}'); END")
+    op.execute(
+        f"CREATE TRIGGER input_journal_no_update BEFORE UPDATE ON input_journal "
+        f"BEGIN SELECT RAISE(ABORT, '{CHANGE_MESSAGE}'); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER input_journal_no_delete BEFORE DELETE ON input_journal "
+        f"BEGIN SELECT RAISE(ABORT, '{CHANGE_MESSAGE}'); END"
+    )
     op.execute(
         f"""
         CREATE TRIGGER input_journal_append_guard BEFORE INSERT ON input_journal

@@ -19,7 +19,7 @@ from typing import Any
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, RefuseAtEdge, Shrink
 
-_OPS: dict[str, type] = {
+_OPS: dict[str, Any] = {
     "limit": PlaceLimit,
     "market": PlaceMarket,
     "set": PlaceSet,
@@ -64,7 +64,7 @@ def decode_rows(rows: list[list[Any]]) -> list[Any]:
     Raises:
         ValueError: a row of an unknown op or with the wrong number of fields.
     """
-    out = []
+    out: list[Any] = []
     append = out.append
     for row in rows:
         op = row[0]

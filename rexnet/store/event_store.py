@@ -24,6 +24,7 @@ from sqlalchemy import exc
 
 from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
+from rexnet.store import journal
 from rexnet.store.engine import (
     create_engine_for,
     is_damage,
@@ -33,7 +34,6 @@ from rexnet.store.engine import (
     redact,
     translated,
 )
-from rexnet.store import journal
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
 from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
 from rexnet.store.schema import RUN_STATUSES, runs

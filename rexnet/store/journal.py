@@ -52,7 +52,9 @@ def _write(store: EventStore, run_id: str, rows: list[tuple[Any, ...]]) -> None:
                             for row in rows:
                                 copy.write_row(row)
                     else:
-                        cursor.executemany(f"INSERT INTO input_journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                        cursor.executemany(
+                            f"INSERT INTO input_journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
+                        )
                 finally:
                     cursor.close()
 

@@ -114,7 +114,7 @@ def test_a_rechained_journal_is_named_by_the_head_in_run_started(ingested):
     with attacker(db, guards_off=True) as conn:
         rows = _chunks(conn, run_id)
         prev = b"\0" * 32
-        for index, first, count, body, stored in rows:
+        for index, first, count, body, _stored in rows:
             if index == 4:
                 body = body.replace('"sell"', '"buy"', 1)
             digest = _rehash(prev, index, first, count, body)
