@@ -146,14 +146,19 @@ def read_journal(rows: Callable[[], Iterable[Any]], summary: dict[str, Any], *, 
     """The commands of a journal, after checking it whole (:func:`check_journal`).
 
     ``rows`` is called twice (a check pass, then a decoding pass), each time returning the stored
-    chunks in index order; neither pass holds more than one chunk.
+    chunks in index order; neither pass holds more than one chunk. The decoding pass checks the
+    chain again as it goes, so a journal changed between the passes is not executed either.
 
     Raises:
         JournalBroken: the journal is damaged (before any command is yielded), or a chunk's body
             is not what its count says (it cannot be when the chain holds).
     """
     check_journal(rows(), summary, run=run)
-    for index, _first_line, commands, body, _hash in rows():
+    prev = GENESIS
+    for index, first_line, commands, body, stored in rows():
+        prev = chunk_hash(prev, index, first_line, commands, body.encode("utf-8"))
+        if bytes(stored) != prev:
+            raise JournalBroken(f"run {run}: input journal: chunk {index} changed while it was read")
         try:
             decoded = decode_rows(orjson.loads(body))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
