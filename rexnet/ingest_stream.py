@@ -49,7 +49,7 @@ from rexnet import journal
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
 from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
-from rexnet.errors import InputError
+from rexnet.errors import InputError, LineError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
 from rexnet.journal import Chunk, JournalBuilder
 from rexnet.replay.command_record import decode_rows, ingest_record
@@ -68,6 +68,7 @@ _SIDES = ("buy", "sell")
 _CACHE = 1 << 16  # entries of each cache of FastLines
 #: a command record from its fields (tuple.__new__: the named tuples' own __new__ is Python code)
 _new = tuple.__new__
+_MISS = object()
 _TIFS = ("gtc", "ioc", "fok")
 
 # the exact keys of each op (and how many of the values are strings: the quote count below)
@@ -93,15 +94,10 @@ class FastLines:
         self._units: dict[int | float, int | None] = {}
         self._agents: dict[str, bool] = {}
 
-    def _grid(self, value: Any, cache: dict[Any, int | None], bound: Decimal, to_grid: Any) -> int | None:
-        """``value`` (a JSON number) on a grid, ``None`` for anything unusual; cached."""
-        kind = type(value)
-        if kind is not int and kind is not float:
-            return None
-        try:
-            return cache[value]
-        except KeyError:
-            pass
+    @staticmethod
+    def _fill(value: int | float, cache: dict[Any, int | None], bound: Decimal, to_grid: Any) -> int | None:
+        """``value`` (a JSON number seen for the first time) on a grid, or ``None`` for anything
+        unusual; remembered in ``cache``."""
         d = _exact(value)
         out = None if d is None or not -bound <= d <= bound else to_grid(d)
         if len(cache) >= _CACHE:
@@ -109,15 +105,12 @@ class FastLines:
         cache[value] = out
         return out
 
-    def _agent_ok(self, agent: Any) -> bool:
-        if type(agent) is not str:
-            return False
-        ok = self._agents.get(agent)
-        if ok is None:
-            ok = _agent_problem(agent) is None and not _reserved(agent)
-            if len(self._agents) >= _CACHE:
-                self._agents.clear()
-            self._agents[agent] = ok
+    def _agent_ok(self, agent: str) -> bool:
+        """Whether an agent name seen for the first time is a plain one (remembered)."""
+        ok = _agent_problem(agent) is None and not _reserved(agent)
+        if len(self._agents) >= _CACHE:
+            self._agents.clear()
+        self._agents[agent] = ok
         return ok
 
     def command(self, raw: bytes, last_t: int) -> Any | None:  # noqa: C901 - one flat hot path
@@ -162,30 +155,54 @@ class FastLines:
                 return None
         else:
             return None
-        if ms < last_t or not self._agent_ok(obj["agent"]):
-            return None
         agent = obj["agent"]
-        if op == "realize":
-            unit = obj["unit"]
-            qty = self._grid(obj["qty"], self._units, MAX_KW, self.spec.qty_units)
-            if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX or qty is None:
+        if ms < last_t or type(agent) is not str:
+            return None
+        known = self._agents.get(agent)
+        if not (known or (known is None and self._agent_ok(agent))):
+            return None
+        if op != "realize":
+            ref = obj["ref"]
+            # printable ASCII without spaces is a name as it is (rexnet.domain.limits.name_problem)
+            if type(ref) is not str or not (0 < len(ref) <= NAME_MAX and ref.isascii() and ref.isprintable()):
                 return None
-            return _new(Realize, (ms, agent, unit, qty))
-        ref = obj["ref"]
-        # printable ASCII without spaces is a name as it is (rexnet.domain.limits.name_problem)
-        if type(ref) is not str or not (0 < len(ref) <= NAME_MAX and ref.isascii() and ref.isprintable()):
+            if " " in ref:
+                return None
+            if op == "cancel":
+                return _new(Cancel, (ms, agent, ref))
+        # (the caches are read inline: this is the hot path; _fill converts a value seen first)
+        value = obj["qty"]
+        kind = type(value)
+        if kind is not int and kind is not float:
             return None
-        if " " in ref:
-            return None
-        if op == "cancel":
-            return _new(Cancel, (ms, agent, ref))
-        qty = self._grid(obj["qty"], self._units, MAX_KW, self.spec.qty_units)
+        qty = self._units.get(value, _MISS)
+        if qty is _MISS:
+            qty = self._fill(value, self._units, MAX_KW, self.spec.qty_units)
         if qty is None:
             return None
+        if op == "realize":
+            unit = obj["unit"]
+            if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
+                return None
+            return _new(Realize, (ms, agent, unit, qty))
         if op == "shrink":
             return _new(Shrink, (ms, agent, ref, qty))
         side = obj["side"]
         if side not in _SIDES or type(side) is not str:
+            return None
+        if op == "market":
+            unit = obj["unit"]
+            if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
+                return None
+            return _new(PlaceMarket, (ms, agent, ref, side, unit, qty))
+        value = obj["price"]
+        kind = type(value)
+        if kind is not int and kind is not float:
+            return None
+        price = self._ticks.get(value, _MISS)
+        if price is _MISS:
+            price = self._fill(value, self._ticks, MAX_PRICE, self.spec.price_ticks)
+        if price is None:
             return None
         if op == "set":
             units = obj["units"]
@@ -194,15 +211,9 @@ class FastLines:
             for unit in units:
                 if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
                     return None
-            price = self._grid(obj["price"], self._ticks, MAX_PRICE, self.spec.price_ticks)
-            return None if price is None else _new(PlaceSet, (ms, agent, ref, side, tuple(units), price, qty))
+            return _new(PlaceSet, (ms, agent, ref, side, tuple(units), price, qty))
         unit = obj["unit"]
         if type(unit) is not int or not -MAX_UNIT_INDEX <= unit <= MAX_UNIT_INDEX:
-            return None
-        if op == "market":
-            return _new(PlaceMarket, (ms, agent, ref, side, unit, qty))
-        price = self._grid(obj["price"], self._ticks, MAX_PRICE, self.spec.price_ticks)
-        if price is None:
             return None
         return _new(PlaceLimit, (ms, agent, ref, side, unit, price, qty, "gtc" if tif is None else tif))
 
@@ -246,6 +257,7 @@ def _read(
     source: IO[bytes], name: str, spec: MarketSpec, on_command: Callable[[Any, int], None]
 ) -> StreamLines:
     strict = LineParser(name, spec)
+    check = strict.bounds.check
     fast = FastLines(spec).command
     seen = StreamLines()
     update = seen.digest.update
@@ -266,7 +278,11 @@ def _read(
                 if command is not None:
                     number += 1
                     count += 1
-                    strict.accept(command, number)
+                    try:
+                        check(command)  # (LineParser.accept, inline)
+                    except ValueError as exc:
+                        raise LineError(name, number, str(exc)) from None
+                    strict.last_t = command.t
                     on_command(command, number)
                     continue
             # anything else goes the strict way, split into lines as str.splitlines splits a text

@@ -28,14 +28,9 @@ _OPS: dict[str, Any] = {
     "realize": Realize,
     "refuse": RefuseAtEdge,
 }
-_NAMES = {cls: op for op, cls in _OPS.items()}
-
-
-def encode_command(command: Any) -> list[Any]:
-    """``[op, field, ...]`` of one command record, for orjson (the hot path of the journal): its
-    fields as they are, since orjson writes a tuple as an array and a ``str`` enum as its value,
-    the same JSON :func:`encode_commands` gives."""
-    return [_NAMES[type(command)], *command]
+#: op of a command record's class: ``[NAMES[type(c)], *c]`` is the row of ``c`` for orjson (which
+#: writes a tuple as an array and a ``str`` enum as its value, the JSON :func:`encode_commands` gives)
+NAMES = {cls: op for op, cls in _OPS.items()}
 
 
 def encode_commands(commands: Iterable[Any]) -> list[list[Any]]:
@@ -43,7 +38,7 @@ def encode_commands(commands: Iterable[Any]) -> list[list[Any]]:
     out = []
     for command in commands:
         fields = [list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, str) else v) for v in command]
-        out.append([_NAMES[type(command)], *fields])
+        out.append([NAMES[type(command)], *fields])
     return out
 
 
