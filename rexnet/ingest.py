@@ -329,26 +329,27 @@ class _Bounds:
             )
 
 
-def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
-    """Parse and validate a whole JSONL command file.
+class LineParser:
+    """Validates the lines of one stream in order: the strict path, which says what is wrong.
 
-    Raises:
-        InputError: the file cannot be read.
-        LineError: a line is malformed or past a bound (its number is in the message).
+    It keeps the stream's state (time order, :class:`_Bounds`). :mod:`rexnet.ingest_stream`
+    tries a fast path first and hands a line here whenever that path is in any doubt, so every
+    message comes from this code.
     """
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {name}: {exc}") from None
-    commands: list[Any] = []
-    bounds = _Bounds(spec)
-    last_t = 0
-    count = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        count += 1
+
+    def __init__(self, name: str, spec: MarketSpec) -> None:
+        self.name = name
+        self.spec = spec
+        self.bounds = _Bounds(spec)
+        self.last_t = 0
+
+    def parse(self, raw: str, number: int) -> Any:
+        """The command of one non-blank line (``number`` counts from 1).
+
+        Raises:
+            LineError: the line is malformed or takes the stream past a bound.
+        """
+        name = self.name
         try:
             obj = _decode(raw)
         except ValueError as exc:
@@ -371,18 +372,43 @@ def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
         t = to_grid(line.t, MS)
         if t is None:
             raise LineError(name, number, f"t {line.t} is finer than a millisecond")
-        if t < last_t:
+        if t < self.last_t:
             raise LineError(
                 name, number, f"t {line.t} is earlier than the line before (lines must be in time order)"
             )
-        last_t = t
         try:
-            command = _to_command(line, spec, t)
-            bounds.check(command)
+            command = _to_command(line, self.spec, t)
         except ValueError as exc:
             raise LineError(name, number, str(exc)) from None
-        commands.append(command)
-    return ParsedStream(commands, count)
+        self.accept(command, number)
+        return command
+
+    def accept(self, command: Any, number: int) -> None:
+        """Take a well-formed line's command into the stream's state (time order, bounds).
+
+        Raises:
+            LineError: the command takes the stream past a bound.
+        """
+        try:
+            self.bounds.check(command)
+        except ValueError as exc:
+            raise LineError(self.name, number, str(exc)) from None
+        self.last_t = command.t
+
+
+def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
+    """Parse and validate a whole JSONL command file into a list (small files: golden replays,
+    tests; ``rexnet ingest`` streams with :func:`rexnet.ingest_stream.stage`).
+
+    Raises:
+        InputError: the file cannot be read.
+        LineError: a line is malformed or past a bound (its number is in the message).
+    """
+    from rexnet.ingest_stream import read_commands
+
+    commands: list[Any] = []
+    lines = read_commands(str(path), spec, lambda command, _number: commands.append(command))
+    return ParsedStream(commands, lines.count)
 
 
 def load_market(path: str | Path | None) -> tuple[MarketSpec, dict[str, Any]]:

@@ -126,6 +126,10 @@ class RunRecorder:
         return self.writer.seq + 1, self.writer.head_hash.hex()
 
 
+#: Events handed to the writer at once by :func:`record_commands`.
+_HANDOFF = 1024
+
+
 def record_commands(
     store: Any,
     commands: Iterable[Any],
@@ -135,15 +139,30 @@ def record_commands(
     scenario: dict[str, Any],
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    journal: Iterable[Any] | None = None,
 ) -> dict[str, Any]:
-    """Run an order/realization stream through a fresh engine into a new run; returns a summary."""
+    """Run an order/realization stream through a fresh engine into a new run; returns a summary.
+
+    ``journal``: the input-journal chunks of ``commands`` (an ingest), stored with the run before
+    any command is executed, so a run that stops part-way still has all its inputs (resume).
+    """
     rec = RunRecorder(store, name=name, scenario=scenario, seed=seed, spec=spec)
     with rec.guard():
+        if journal is not None:
+            store.append_journal(rec.run_id, journal)
         rec.record(rec.engine.advance(0))
+        # events go to the writer by the thousand, not command by command (the same rows and
+        # transactions: the writer cuts its batches by seq)
+        submit = rec.engine.submit
+        pending: list[Any] = []
         for i, command in enumerate(commands):
-            rec.submit(command)
+            pending += submit(command)
+            if len(pending) >= _HANDOFF:
+                rec.record(pending)
+                pending = []
             if progress is not None:
                 progress(i)
+        rec.record(pending)
         rec.record(rec.engine.finish())
         events, head = rec.complete()
     return {"run_id": rec.run_id, "events": events, "head_hash": head}

@@ -7,10 +7,10 @@ import click
 from rexnet.cli import cli
 from rexnet.cli.output import format_option, print_json, print_rows
 from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME, UNIT
-from rexnet.ingest import load_market, parse_commands
+from rexnet.ingest import load_market
+from rexnet.ingest_stream import stage
 from rexnet.recording import record_commands
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.command_record import ingest_record
 from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
 
 _AT = click.option("--at", "at_seq", type=SEQ, default=None, help="State after the event with this seq.")
@@ -24,7 +24,7 @@ _TIME = click.option(
 
 
 @cli.command()
-@click.argument("commands", metavar="COMMANDS.jsonl", type=click.Path(dir_okay=False))
+@click.argument("commands", metavar="COMMANDS.jsonl", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--market",
     "market_file",
@@ -36,12 +36,19 @@ _TIME = click.option(
 @format_option("table", "json")
 @click.pass_obj
 def ingest(state, commands: str, market_file: str | None, name: str | None, fmt: str) -> None:
-    """Run an external JSONL command stream through the exchange into a new run."""
+    """Run an external JSONL command stream (``-``: standard input) through the exchange into a new run."""
     spec, market = load_market(market_file)
-    parsed = parse_commands(commands, spec)  # everything is validated before anything is written
-    # the parsed stream goes into the record so that verify and resume can re-execute the run
-    scenario = ingest_record(commands, parsed.commands, parsed.lines)
-    summary = record_commands(state.store, parsed.commands, spec=spec, name=name, scenario=scenario)
+    # pass 1: the whole stream is validated (and staged as journal chunks) before anything is
+    # written; pass 2 stores the journal with the new run and executes it
+    with stage(commands, spec) as staged:
+        summary = record_commands(
+            state.store,
+            staged.commands(),
+            spec=spec,
+            name=name,
+            scenario=staged.record,
+            journal=staged.chunks(),
+        )
     if fmt == "json":
         print_json(summary)
     else:

@@ -38,7 +38,7 @@ from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.decode import event_of
 from rexnet.replay.history import check_chain, lineage, read_history
 from rexnet.replay.projection import run_spec
-from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
+from rexnet.replay.rerun import Divergence, Rerun, Sink, has_inputs, is_ingest
 from rexnet.settlement.audit import Discrepancy, SettlementAuditor
 
 OK, INCOMPLETE, FAILED = "ok", "incomplete", "failed"
@@ -131,7 +131,7 @@ def _reexecute(store: Any, run: Any, checks: list[str], limit: int) -> AuditResu
     try:
         rerun = Rerun.for_run(store, run)
     except InputError as error:
-        if not (is_ingest(run.scenario) and "commands" not in run.scenario):
+        if not (is_ingest(run.scenario) and not has_inputs(run.scenario)):
             return _failed(run, 0, f"its record cannot be re-executed: {error}", [f"seq 0: {error}"])
         checks.append("not re-executed: recorded without its inputs")
         return _recomputed(store, run, checks, limit)

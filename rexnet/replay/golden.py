@@ -30,8 +30,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from rexnet.ingest import load_market, parse_commands
-from rexnet.replay.command_record import ingest_record
+from rexnet.ingest import load_market
+from rexnet.ingest_stream import stage
+from rexnet.journal import MemoryJournal
 from rexnet.replay.rerun import Rerun, Sink
 from rexnet.replay.simulate import with_overrides
 from rexnet.sim.scenario import load_scenario
@@ -59,30 +60,30 @@ class _Discard:
         pass
 
 
-def run_of(path: Path) -> tuple[dict[str, Any], int, str, dict[str, Any]]:
-    """``(scenario record, seed, code_version, market record)`` of a golden file."""
+def run_of(path: Path) -> tuple[dict[str, Any], int, str, dict[str, Any], MemoryJournal | None]:
+    """``(scenario record, seed, code_version, market record, input journal)`` of a golden file
+    (the journal of an ingest is staged as ``rexnet ingest`` stages it, and held in memory)."""
     spec = tomllib.loads(path.read_text(encoding="utf-8"))
     here = path.parent
     if "ingest" in spec:
         market_file = here / spec["market"] if "market" in spec else None
         market_spec, market = load_market(market_file)
-        parsed = parse_commands(here / spec["ingest"], market_spec)
-        return (
-            ingest_record(here / spec["ingest"], parsed.commands, parsed.lines),
-            0,
-            spec["code_version"],
-            market,
-        )
+        journal = MemoryJournal()
+        with stage(str(here / spec["ingest"]), market_spec) as staged:
+            journal.chunks.extend(staged.chunks())
+            record = staged.record
+        return record, 0, spec["code_version"], market, journal
     name = spec["scenario"]
     source = here / name if name.endswith(".toml") else name
     scenario = with_overrides(load_scenario(source), seed=spec.get("seed"), units=spec.get("units"))
-    return scenario.to_record(), scenario.run.seed, spec["code_version"], scenario.to_spec().to_record()
+    return scenario.to_record(), scenario.run.seed, spec["code_version"], scenario.to_spec().to_record(), None
 
 
 def check(path: Path) -> Outcome:
     """Re-execute one golden file in memory."""
-    record, seed, version, market = run_of(path)
+    record, seed, version, market, journal = run_of(path)
     rerun = Rerun(record, seed, version, market)
+    rerun.store = journal
     rerun.run(Sink(iter(()), -1, writer=_Discard()))
     spec = tomllib.loads(path.read_text(encoding="utf-8"))
     return Outcome(path, rerun.seq + 1, rerun.hash.hex(), spec.get("events"), spec.get("head_hash"))

@@ -13,8 +13,11 @@ Records:
   ``fork`` list of change sets ``{"at_ms", "set", "shocks"}`` applied in order when the clock
   reaches ``at_ms`` (see :mod:`rexnet.replay.fork`); ``run_started`` carries the record without
   ``fork`` (it is the root run's event, shared by every fork);
-* an ingest run's record is ``{"kind": "ingest", ..., "commands": [[op, field, ...], ...]}``
-  (:mod:`rexnet.replay.command_record`), replayed through a fresh engine.
+* an ingest run's record is ``{"kind": "ingest", "source", "sha256", "lines", "journal": {...}}``
+  (:mod:`rexnet.replay.command_record`): its commands are the run's input journal
+  (:mod:`rexnet.journal`), replayed through a fresh engine. Runs recorded before the journal
+  embed the commands in the record (``"commands": [[op, field, ...], ...]``); they are read as
+  they are.
 
 ``run_started`` is rebuilt with the root run's ``code_version`` (verify asks "does this code give
 the same history", not "is this the same version").
@@ -30,6 +33,7 @@ from rexnet.domain.events import RunCompleted, RunStarted
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
+from rexnet.journal import read_journal
 from rexnet.replay.command_record import decode_commands
 from rexnet.replay.history import lineage
 from rexnet.sim.runner import Simulation
@@ -112,16 +116,30 @@ def is_ingest(record: dict[str, Any]) -> bool:
     return record.get("kind") == "ingest"
 
 
+def has_inputs(record: dict[str, Any]) -> bool:
+    """Whether an ingest record keeps its inputs (a journal, or the older embedded list)."""
+    return isinstance(record.get("journal"), dict) or "commands" in record
+
+
 def ingest_commands(store: Any, run_id: str | None, record: dict[str, Any]) -> Iterator[Any]:
     """The input commands of an ingest run, in order: the one place where verify, resume and audit
     read an ingest's stored inputs.
 
-    Today they are the record's ``commands`` list (``store`` and ``run_id`` are unused); when the
-    inputs move to a streamed journal, this function reads the journal of ``run_id`` instead.
+    They are the run's input journal, read as a stream from ``store`` (anything with a
+    ``journal_rows(run_id)`` method: the event store, or a :class:`~rexnet.journal.MemoryJournal`),
+    checked whole against the summary in the record before the first command is returned. A run
+    recorded before the journal existed has its commands in the record itself (``commands``):
+    they are decoded from there, so old ledgers still verify, resume and audit.
 
     Raises:
         InputError: the run was recorded without its command stream (it cannot be re-executed).
+        JournalBroken: the journal does not match its chain or the record's summary.
     """
+    summary = record.get("journal")
+    if isinstance(summary, dict):
+        if store is None:
+            raise InputError("an ingest run's input journal is read from its ledger: no ledger given")
+        return read_journal(lambda: store.journal_rows(run_id), summary, run=str(run_id))
     if "commands" not in record:
         raise InputError(
             "this ingest run was recorded without its command stream "
@@ -155,7 +173,7 @@ class Rerun:
         self.store: Any = None
         self.run_id: str | None = None
         if is_ingest(self.base):
-            if "commands" not in self.base:
+            if not has_inputs(self.base):
                 ingest_commands(None, None, self.base)  # raises: say so before anything runs
             self.spec = MarketSpec.from_record(market)
             self.engine = MarketEngine(self.spec)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import exc
 
 from rexnet.domain.codec import GENESIS, chain_hash
 from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
+from rexnet.store import journal
 from rexnet.store.engine import (
     create_engine_for,
     is_damage,
@@ -421,6 +422,15 @@ class EventStore:
         """The highest seq stored for the run (``None`` when it has no events)."""
         rows = self._fetch(run_id, f"SELECT max(seq) FROM event_log WHERE run_id = {self._ph}", (run_id,))
         return None if rows[0][0] is None else int(rows[0][0])
+
+    # -- the input journal of ingest runs (rexnet.store.journal) -----------------------------------
+    def append_journal(self, run_id: str, chunks: Iterable[Any]) -> int:
+        """Append input-journal chunks to a run (see :mod:`rexnet.store.journal`)."""
+        return journal.append_journal(self, run_id, chunks)
+
+    def journal_rows(self, run_id: str) -> Iterator[tuple[int, int, int, str, bytes]]:
+        """The run's stored input-journal chunks in index order, streamed."""
+        return journal.journal_rows(self, run_id)
 
     def orphan_events(self) -> list[tuple[str, int, int, int]]:
         """Rows of ``event_log`` whose run does not exist: ``(run_id, rows, first seq, last seq)``

@@ -1,4 +1,4 @@
-"""The ledger's tables as SQLAlchemy Core metadata: ``runs`` and ``events``.
+"""The ledger's tables as SQLAlchemy Core metadata: ``runs``, ``events`` and ``input_journal``.
 
 This metadata is the reference the Alembic migrations must produce (a test compares them with
 autogenerate). The append-only triggers are not expressible as metadata; they live in the
@@ -70,6 +70,23 @@ event_log = sa.Table(
     sa.Column("hash", sa.LargeBinary, nullable=False),
     # A clustered (run_id, seq) key: appends land at the end of one run's range and reads by seq
     # are range scans (measured faster than a rowid table plus a separate key index).
+    sqlite_with_rowid=False,
+)
+
+
+#: The input journal of ingest runs (migration 0008; see :mod:`rexnet.journal`): chunks of
+#: consecutive commands, each hash chained from the previous one. Append-only like the log.
+input_journal = sa.Table(
+    "input_journal",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("chunk", sa.BigInteger, primary_key=True, autoincrement=False),
+    #: line number (1-based, in the source file) of the chunk's first command
+    sa.Column("first_line", sa.BigInteger, nullable=False),
+    sa.Column("commands", sa.BigInteger, nullable=False),
+    #: compact JSON array of the chunk's commands, ``[[op, field, ...], ...]``
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
     sqlite_with_rowid=False,
 )
 

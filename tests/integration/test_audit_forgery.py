@@ -15,7 +15,8 @@ STREAM = [
 
 
 def honest_and_blank_forgery(tmp_path):
-    """A ledger with an honest ingested run, and an empty run "forged" with the same record."""
+    """A ledger with an honest ingested run, and an empty run "forged" with the same record (and
+    a copy of its input journal: the forger writes through the store API)."""
     db = f"sqlite:///{tmp_path / 'l.db'}"
     path = tmp_path / "s.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in STREAM))
@@ -29,6 +30,7 @@ def honest_and_blank_forgery(tmp_path):
         code_version=honest.code_version,
         market=honest.market,
     )
+    store.append_journal(forged.run_id, store.journal_rows(honest.run_id))
     return db, store, honest, forged
 
 

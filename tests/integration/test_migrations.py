@@ -24,6 +24,9 @@ TRIGGERS = {
         "events_view_no_delete",
         "event_log_append_guard",
         "runs_completed_head",
+        "input_journal_no_update",
+        "input_journal_no_delete",
+        "input_journal_append_guard",
     },
     "postgresql": {
         "events_append_only",
@@ -33,6 +36,9 @@ TRIGGERS = {
         "events_view_append_only",
         "event_log_append_guard",
         "runs_completed_head",
+        "input_journal_no_change",
+        "input_journal_no_truncate",
+        "input_journal_append_guard",
     },
 }
 

@@ -1,0 +1,45 @@
+"""Time and peak memory of one ``rexnet`` command, run in a fresh interpreter.
+
+Shared by the benchmarks and the memory tests (``tests/integration/test_ingest_memory.py``):
+``run_measured(["--db", URL, "ingest", PATH])`` runs the CLI in a subprocess, which reports its
+own peak resident memory (``ru_maxrss``, kB on Linux) and CPU time as it ends, so nothing of the
+caller's memory is counted and each command is measured alone. CPU time is the steadier figure on
+a machine shared with other work (wall time then mostly measures the others).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import NamedTuple
+
+#: The child: run the CLI, then report its own peak memory on stderr.
+_CHILD = """
+import resource, sys
+from rexnet.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="rexnet", standalone_mode=False)
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("MAXRSS", usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)
+"""
+
+
+class Measured(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+
+
+def run_measured(args: list[str]) -> Measured:
+    """``rexnet ARGS`` in a subprocess: exit code, output, wall seconds and peak resident MB."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    report = next((line.split() for line in done.stderr.splitlines() if line.startswith("MAXRSS")), None)
+    kb, cpu = (int(report[1]), float(report[2])) if report else (0, 0.0)
+    return Measured(done.returncode, done.stdout, done.stderr, seconds, cpu, kb / 1024)
