@@ -9,9 +9,8 @@ from rexnet.cli.output import format_option, print_json, print_rows
 from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME, UNIT
 from rexnet.ingest import load_market, parse_commands
 from rexnet.recording import record_commands
-from rexnet.replay.accounts import Accounts
 from rexnet.replay.command_record import ingest_record
-from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
+from rexnet.replay.projection import book_view, engine_as_of, run_spec, state_as_of
 
 _AT = click.option("--at", "at_seq", type=SEQ, default=None, help="State after the event with this seq.")
 _TIME = click.option(
@@ -77,5 +76,5 @@ def book(state, run_ref: str, unit: int, at_seq: int | None, at_time: float | No
 def accounts(state, run_ref: str, at_seq: int | None, at_time: float | None, fmt: str) -> None:
     """Cash, positions, reservations and penalties per participant (as of --at / --time)."""
     run = state.run(run_ref)
-    rows = fold(state.store, run, Accounts(), at_seq=at_seq, at_time=at_time).rows(run_spec(run))
+    rows = state_as_of(state.store, run, at_seq=at_seq, at_time=at_time)[1].rows(run_spec(run))
     print_rows(rows, fmt if fmt == "json" else "table")
