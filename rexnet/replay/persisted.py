@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import orjson
 
 from rexnet.engine import MarketEngine
+from rexnet.errors import InputError
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import lineage, read_history_coded
@@ -47,7 +49,7 @@ from rexnet.store.snapshot_table import SnapshotKey, put_snapshots, snapshot_key
 
 #: Events between persisted snapshots (at least; a snapshot is taken at the end of a batch). A read
 #: folds at most about this many events from the snapshot it starts at.
-EVERY = 20_000
+EVERY = 10_000
 #: A snapshot is also spaced so that its bytes stay small next to the events since the previous one
 #: (at most one byte of state per this many bytes... per event: see ``SnapshotTaker``)
 STATE_BYTES_PER_EVENT = 16
@@ -55,6 +57,21 @@ STATE_BYTES_PER_EVENT = 16
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 log = logging.getLogger("rexnet.snapshots")
+
+
+def snapshot_every() -> int:
+    """Events between snapshots: ``REXNET_SNAPSHOT_EVERY`` when set (tests take many on small
+    runs), else :data:`EVERY`."""
+    raw = os.environ.get("REXNET_SNAPSHOT_EVERY")
+    if raw is None:
+        return EVERY
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"REXNET_SNAPSHOT_EVERY={raw!r}: expected a positive integer")
+    return value
 _SEQ_T = struct.Struct(">qq")
 
 
@@ -96,15 +113,17 @@ class SnapshotTaker:
     Args:
         writer: the run's :class:`~rexnet.store.RunWriter`.
         engine: the live engine (its state after each batch is the fold's).
-        every: events between snapshots (at least).
+        every: events between snapshots (at least; default :func:`snapshot_every`).
         accounts: the accounts projection of the history before the first batch fed (a fresh one
             for a run that starts at seq 0).
     """
 
-    def __init__(self, writer: Any, engine: MarketEngine, *, every: int = EVERY, accounts: Accounts | None = None) -> None:
+    def __init__(
+        self, writer: Any, engine: MarketEngine, *, every: int | None = None, accounts: Accounts | None = None
+    ) -> None:
         self.writer = writer
         self.engine = engine
-        self.every = every
+        self.every = every = snapshot_every() if every is None else every
         self.accounts = Accounts() if accounts is None else accounts
         self._apply = self.accounts.apply
         self._next = every - 1  # the first snapshot at or after this seq
@@ -306,7 +325,7 @@ class SnapshotAudit:
 
 
 # == backfill =====================================================================================
-def backfill(store: Any, run: Any, *, every: int = EVERY) -> dict[str, int]:
+def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int]:
     """Store the snapshots of a run recorded without them (``rexnet snapshot``): fold the run's own
     history once, taking a snapshot every ``every`` events; a stored one that is unusable or differs
     is replaced. Returns counts (``written``, ``replaced``, ``kept``).
@@ -314,13 +333,14 @@ def backfill(store: Any, run: Any, *, every: int = EVERY) -> dict[str, int]:
     Raises:
         NotApplicable: an event could not be decoded or applied.
     """
+    every = snapshot_every() if every is None else every
     first = 0 if run.fork_seq is None else run.fork_seq + 1
     stored = {k.seq: k for k in snapshot_keys(store, run.run_id, first, run.head_seq)}
     spec = run_spec(run)
     engine, accounts = MarketEngine(spec), Accounts()
     counts = {"written": 0, "replaced": 0, "kept": 0}
     rows: list[tuple[Any, ...]] = []
-    hashes = _hashes_at(store, run, every, first)
+    hashes = _hashes_at(store, run, every, first, stored)
     done = -1
     with relaxed_gc():
         for seq, chain_hash, t_ms in hashes:
@@ -353,11 +373,20 @@ def backfill(store: Any, run: Any, *, every: int = EVERY) -> dict[str, int]:
     return counts
 
 
-def _hashes_at(store: Any, run: Any, every: int, first: int) -> Iterator[tuple[int, bytes, int]]:
-    """``(seq, chain hash, t_ms)`` every ``every`` seqs of the run's own events (from ``first``)."""
-    seq = first + every - 1
-    while seq <= run.head_seq:
+def _hashes_at(
+    store: Any, run: Any, every: int, first: int, stored: Collection[int]
+) -> Iterator[tuple[int, bytes, int]]:
+    """``(seq, chain hash, t_ms)`` of the seqs to snapshot: every stored one (checked again) and
+    one every ``every`` seqs of the run's own events (from ``first``) where none is stored."""
+    targets = sorted(s for s in stored if first <= s <= run.head_seq)
+    points = iter(targets)
+    have = next(points, None)
+    for p in range(first + every - 1, run.head_seq + 1, every):
+        while have is not None and have < p - every + 1:
+            have = next(points, None)
+        if have is None or have > p:
+            targets.append(p)
+    for seq in sorted(targets):
         row = next(iter(store.read(run.run_id, from_seq=seq, to_seq=seq)), None)
         if row is not None:
             yield seq, bytes(row.hash), int(row.t_ms)
-        seq += every
