@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -46,7 +45,10 @@ except SystemExit as done:
 else:
     code = 0
 wall = time.perf_counter() - t
-rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+rss = max(
+    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+)
 print(f"##measure {code} {wall:.3f} {rss}", file=sys.stderr)
 """
 
@@ -74,7 +76,9 @@ def measure(url: str, *args: str) -> tuple[int, float, int]:
 
 
 def read_time(url: str, run_id: str, t: float) -> float:
-    out = subprocess.run([sys.executable, "-c", READ, url, run_id, str(t)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", READ, url, run_id, str(t)], capture_output=True, text=True, check=True
+    )
     return float(json.loads(out.stdout)["read_s"])
 
 
@@ -122,7 +126,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the ledgers in this folder")
     parser.add_argument(
-        "--commands", nargs="+", default=["replay", "audit", "verify", "book", "accounts"],
+        "--commands",
+        nargs="+",
+        default=["replay", "audit", "verify", "book", "accounts"],
         choices=["replay", "audit", "verify", "book", "accounts"],
     )
     args = parser.parse_args()
@@ -143,12 +149,17 @@ def main() -> None:
             ):
                 if name in args.commands:
                     code, wall, rss = measure(url, *argv)
-                    print(f"rexnet {' '.join(argv[:1] + argv[2:]):18s} exit {code}  {wall:8.2f} s  peak RSS {rss / 1024:7.1f} MB")
+                    print(
+                        f"rexnet {' '.join(argv[:1] + argv[2:]):18s} exit {code}  {wall:8.2f} s  "
+                        f"peak RSS {rss / 1024:7.1f} MB"
+                    )
             bare = without_snapshots(Path(url.removeprefix("sqlite:///")))
             for name in ("book", "accounts"):
                 if name not in args.commands:
                     continue
-                argv = [name, run_id, "--time", str(at)] + (["--unit", str(at // 900 + 2)] if name == "book" else [])
+                argv = [name, run_id, "--time", str(at)] + (
+                    ["--unit", str(at // 900 + 2)] if name == "book" else []
+                )
                 walls: dict[str, list[float]] = {"with": [], "without": []}
                 reads: dict[str, list[float]] = {"with": [], "without": []}
                 rss: dict[str, int] = {}
@@ -160,7 +171,8 @@ def main() -> None:
                         reads[label].append(read_time(where, run_id, at))
                 for label in ("with", "without"):
                     print(
-                        f"rexnet {name} --time {at} {label:7s} persisted snapshots: command {fmt(walls[label])}; "
+                        f"rexnet {name} --time {at} {label:7s} persisted snapshots: "
+                        f"command {fmt(walls[label])}; "
                         f"read alone {fmt(reads[label])}; peak RSS {rss[label] / 1024:.1f} MB"
                     )
                 best = min(reads["without"]) / max(min(reads["with"]), 1e-9)

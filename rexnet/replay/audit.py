@@ -196,7 +196,9 @@ def _recomputed(store: Any, run: Any, checks: list[str], limit: int) -> AuditRes
     return _incomplete(run, checks, complete=ends == "run_completed")
 
 
-def _snapshots_checked(run: Any, snapshots: SnapshotAudit, checks: list[str], limit: int) -> AuditResult | None:
+def _snapshots_checked(
+    run: Any, snapshots: SnapshotAudit, checks: list[str], limit: int
+) -> AuditResult | None:
     """Check 5: every stored snapshot of the run re-derived from its history; a failed result
     naming the first forged one, or ``None`` (and a line in ``checks``)."""
     snapshots.finish()

@@ -49,7 +49,7 @@ from rexnet.store.snapshot_table import SnapshotKey, put_snapshots, snapshot_key
 
 #: Events between persisted snapshots (at least; a snapshot is taken at the end of a batch). A read
 #: folds at most about this many events from the snapshot it starts at.
-EVERY = 10_000
+EVERY = 5_000
 #: A snapshot is also spaced so that its bytes stay small next to the events since the previous one
 #: (at most one byte of state per this many bytes... per event: see ``SnapshotTaker``)
 STATE_BYTES_PER_EVENT = 16
@@ -72,6 +72,8 @@ def snapshot_every() -> int:
     if value < 1:
         raise InputError(f"REXNET_SNAPSHOT_EVERY={raw!r}: expected a positive integer")
     return value
+
+
 _SEQ_T = struct.Struct(">qq")
 
 
@@ -365,7 +367,17 @@ def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int
                 counts["replaced"] += 1
             else:
                 counts["written"] += 1
-            rows.append((run.run_id, seq, t_ms, chain_hash, FORMAT, state, digest_of(seq, t_ms, chain_hash, FORMAT, state)))
+            rows.append(
+                (
+                    run.run_id,
+                    seq,
+                    t_ms,
+                    chain_hash,
+                    FORMAT,
+                    state,
+                    digest_of(seq, t_ms, chain_hash, FORMAT, state),
+                )
+            )
             if len(rows) >= 8:
                 put_snapshots(store, rows, replace=True)
                 rows.clear()

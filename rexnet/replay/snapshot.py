@@ -82,7 +82,9 @@ class Snapshots:
         while self._seqs[i] + self.every <= to_seq:  # one interval after the other, each one read
             engine = copy.deepcopy(self._engines[i])
             first = self._seqs[i] + 1
-            for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=first + self.every - 1):
+            for chunk in read_history_coded(
+                self.store, self.run, from_seq=first, to_seq=first + self.every - 1
+            ):
                 fold_coded(chunk, (engine.apply,))
             i = self._insert(first + self.every - 1, engine)
         return i

@@ -29,7 +29,7 @@ import orjson
 
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
-from rexnet.exchange.book import Book, Level, RestingOrder
+from rexnet.exchange.book import Book, RestingOrder
 from rexnet.exchange.state import seats
 from rexnet.replay.accounts import Account, Accounts
 from rexnet.settlement.settlement import _UnitState
@@ -194,7 +194,13 @@ def _pairs(value: Any, what: str) -> dict[Any, int]:
 
 
 def _decode(raw: Any, spec: MarketSpec, now_ms: int) -> tuple[MarketEngine, Accounts]:
-    if type(raw) is not dict or set(raw) != {"format", "last_active_unit", "exchange", "settlement", "accounts"}:
+    if type(raw) is not dict or set(raw) != {
+        "format",
+        "last_active_unit",
+        "exchange",
+        "settlement",
+        "accounts",
+    }:
         raise SnapshotInvalid("not a snapshot of the market state")
     if raw["format"] != FORMAT:
         raise SnapshotInvalid(f"format {raw['format']!r}, this RexNet reads {FORMAT}")
@@ -224,7 +230,14 @@ def _new_order(item: Any, what: str) -> RestingOrder:
 
 
 def _decode_exchange(engine: MarketEngine, raw: Any) -> None:
-    if type(raw) is not dict or set(raw) != {"next_order_id", "next_trade_id", "next_unit", "books", "taker", "refs"}:
+    if type(raw) is not dict or set(raw) != {
+        "next_order_id",
+        "next_trade_id",
+        "next_unit",
+        "books",
+        "taker",
+        "refs",
+    }:
         raise SnapshotInvalid("exchange: unexpected keys")
     s = engine.exchange.state
     s.next_order_id = _int(raw["next_order_id"], "next_order_id")
@@ -252,14 +265,16 @@ def _decode_exchange(engine: MarketEngine, raw: Any) -> None:
         by_ref: dict[str, RestingOrder] = {}
         for ref_item in firsts:
             ref, ids = _list(ref_item, "refs", 2)
-            chain = [s.orders.get(_int(oid, "refs")) for oid in _list(ids, "refs")]
-            if not chain or ref in by_ref:
-                raise SnapshotInvalid(f"refs of {agent!r}: malformed")
-            for o in chain:
+            chain: list[RestingOrder] = []
+            for oid in _list(ids, "refs"):
+                o = s.orders.get(_int(oid, "refs"))
                 if o is None or o.agent != agent or o.ref != ref or o.order_id in indexed:
                     raise SnapshotInvalid(f"refs of {agent!r}: an order not resting under {ref!r}")
                 indexed.add(o.order_id)
-            for a, b in zip(chain, chain[1:]):
+                chain.append(o)
+            if not chain or ref in by_ref:
+                raise SnapshotInvalid(f"refs of {agent!r}: malformed")
+            for a, b in zip(chain, chain[1:], strict=False):
                 a.seat = b
             by_ref[ref] = chain[0]
         s.refs[agent] = next(iter(by_ref.values())) if single else by_ref
@@ -282,7 +297,9 @@ def _decode_book(item: Any, orders: dict[Any, RestingOrder]) -> Book:
             price, queue = _list(level_item, "level", 2)
             _int(price, "level")
             # best first: bids descending, asks ascending
-            if last_price_seen is not None and (price >= last_price_seen if side == "buy" else price <= last_price_seen):
+            if last_price_seen is not None and (
+                price >= last_price_seen if side == "buy" else price <= last_price_seen
+            ):
                 raise SnapshotInvalid(f"unit {book.unit}: levels out of order")
             last_price_seen = price
             queue = _list(queue, "level")

@@ -69,9 +69,7 @@ def snapshot_keys(store: Any, run_id: str, lo: int, hi: int | None) -> list[Snap
         sql += f" AND seq <= {ph}"
         params.append(hi)
     rows = store._fetch(run_id, sql + " ORDER BY seq", params)
-    return [
-        SnapshotKey(str(r[0]), int(r[1]), int(r[2]), bytes(r[3]), int(r[4]), bytes(r[5])) for r in rows
-    ]
+    return [SnapshotKey(str(r[0]), int(r[1]), int(r[2]), bytes(r[3]), int(r[4]), bytes(r[5])) for r in rows]
 
 
 def snapshot_state(store: Any, run_id: str, seq: int) -> bytes | None:

@@ -97,7 +97,9 @@ class RunWriter:
         return len(self._rows)
 
     # -- appending ---------------------------------------------------------------------------------
-    def add_snapshot(self, seq: int, t_ms: int, chain_hash: bytes, fmt: int, state: bytes, digest: bytes) -> None:
+    def add_snapshot(
+        self, seq: int, t_ms: int, chain_hash: bytes, fmt: int, state: bytes, digest: bytes
+    ) -> None:
         """Queue a persisted snapshot after event ``seq`` (appended already, flushed or not); it is
         written by the flush that commits ``seq``, in the same transaction as the events (or by
         the next flush when ``seq`` is committed already). See :mod:`rexnet.replay.persisted`."""

@@ -36,7 +36,10 @@ except SystemExit as done:
     code = done.code
 else:
     code = 0
-rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+rss = max(
+    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+)
 print(f"##measure {code} {rss}", file=sys.stderr)
 """
 
@@ -53,7 +56,20 @@ def peak_mb(db: str, *args: str) -> float:
 
 def _record(db: str, units: int, name: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "rexnet.cli", "--db", db, "run", "--units", str(units), "--name", name, "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "rexnet.cli",
+            "--db",
+            db,
+            "run",
+            "--units",
+            str(units),
+            "--name",
+            name,
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -71,7 +87,11 @@ def long_ledger(tmp_path_factory):
     for name in ("long", "short"):
         run = store.get_run(name)
         cut = store.create_run(
-            name=f"{name}-cut", scenario=run.scenario, seed=run.seed, code_version=run.code_version, market=run.market
+            name=f"{name}-cut",
+            scenario=run.scenario,
+            seed=run.seed,
+            code_version=run.code_version,
+            market=run.market,
         )
         with store.writer(cut.run_id) as writer:
             writer.append(r.event() for r in read_history(store, run, to_seq=run.head_seq // 2))
@@ -86,7 +106,16 @@ COMMANDS = {
     "audit": lambda name, end: ["audit", name],
     "book": lambda name, end: ["book", name, "--unit", str(int(end // 900) + 1), "--time", str(end - 1800)],
     "accounts": lambda name, end: ["accounts", name, "--time", str(end - 1800)],
-    "fork": lambda name, end: ["fork", name, "--time", str(end - 3600), "--set", "run.price_prior=55", "--name", f"{name}-fork"],
+    "fork": lambda name, end: [
+        "fork",
+        name,
+        "--time",
+        str(end - 3600),
+        "--set",
+        "run.price_prior=55",
+        "--name",
+        f"{name}-fork",
+    ],
     "resume": lambda name, end: ["resume", f"{name}-cut"],
 }
 

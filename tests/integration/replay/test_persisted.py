@@ -78,7 +78,7 @@ def test_a_recorded_run_has_snapshots_equal_to_the_fold(recorded):
     p = store.get_run("p")
     keys = snapshot_keys(store, p.run_id, 0, None)
     assert len(keys) >= run["events"] // (2 * EVERY)
-    assert all(b.seq - a.seq >= EVERY for a, b in zip(keys, keys[1:]))
+    assert all(b.seq - a.seq >= EVERY for a, b in zip(keys, keys[1:], strict=False))
     for key in keys:
         engine, accounts = persisted.unpack(snapshot_state(store, p.run_id, key.seq), run_spec(p), key.t_ms)
         assert encode_state(engine, accounts) == encode_state(*_folded(store, p, key.seq)), key.seq
@@ -93,7 +93,9 @@ def test_book_and_accounts_start_from_a_snapshot_and_equal_the_fold(recorded, mo
     p = store.get_run("p")
     used = _used(monkeypatch)
     for t in (2000.0, 4321.0, 7000.5):
-        engine, accounts = _folded(store, p, max(r.seq for r in read_history(store, p, to_t_ms=int(t * 1000))))
+        engine, accounts = _folded(
+            store, p, max(r.seq for r in read_history(store, p, to_t_ms=int(t * 1000)))
+        )
         for unit in engine.open_units():
             shown = invoke_json(db, "book", "p", "--unit", str(unit), "--time", str(t))
             assert shown == json.loads(json.dumps(book_view(engine, unit), default=float)), (t, unit)
@@ -112,7 +114,8 @@ def _forge(db, run_id, seq, *, redigest: bool):
     digest = persisted.digest_of(seq, key.t_ms, key.hash, key.format, state) if redigest else key.digest
     ph = _ph(db)
     _execute(
-        db, f"UPDATE snapshots SET state = {ph}, digest = {ph} WHERE run_id = {ph} AND seq = {ph}",
+        db,
+        f"UPDATE snapshots SET state = {ph}, digest = {ph} WHERE run_id = {ph} AND seq = {ph}",
         (state, digest, run_id, seq),
     )
     store.close()
@@ -156,7 +159,8 @@ def test_a_snapshot_of_another_chain_is_ignored(recorded, monkeypatch, caplog):
     other = bytes(32)
     ph = _ph(db)
     _execute(
-        db, f"UPDATE snapshots SET hash = {ph}, digest = {ph} WHERE run_id = {ph} AND seq = {ph}",
+        db,
+        f"UPDATE snapshots SET hash = {ph}, digest = {ph} WHERE run_id = {ph} AND seq = {ph}",
         (other, persisted.digest_of(key.seq, key.t_ms, other, key.format, state), p.run_id, key.seq),
     )
     used = _used(monkeypatch)
@@ -170,7 +174,9 @@ def test_a_snapshot_of_another_chain_is_ignored(recorded, monkeypatch, caplog):
 
 def test_forks_and_resumes_write_their_own_and_read_their_parents(recorded, monkeypatch):
     db, run = recorded
-    fork = invoke_json(db, "fork", "p", "--time", "4000", "--set", "population.wind.capacity_kw=3.0", "--name", "f")
+    fork = invoke_json(
+        db, "fork", "p", "--time", "4000", "--set", "population.wind.capacity_kw=3.0", "--name", "f"
+    )
     store = open_store(db)
     p, f = store.get_run("p"), store.get_run("f")
     own = snapshot_keys(store, f.run_id, 0, None)
@@ -187,7 +193,9 @@ def test_forks_and_resumes_write_their_own_and_read_their_parents(recorded, monk
     assert invoke(db, "audit", "f")[0] == 0
 
     # a run cut short, resumed: snapshots over its whole history, equal to the fold
-    cut = store.create_run(name="cut", scenario=p.scenario, seed=p.seed, code_version=p.code_version, market=p.market)
+    cut = store.create_run(
+        name="cut", scenario=p.scenario, seed=p.seed, code_version=p.code_version, market=p.market
+    )
     w = store.writer(cut.run_id)
     w.append(r.event() for r in read_history(store, p, to_seq=run["events"] // 3))
     w.flush()
@@ -197,7 +205,9 @@ def test_forks_and_resumes_write_their_own_and_read_their_parents(recorded, monk
     keys = snapshot_keys(store, cut.run_id, 0, None)
     assert keys and keys[0].seq < run["events"] // 3 < keys[-1].seq
     for key in keys[:: max(1, len(keys) // 3)]:
-        engine, accounts = persisted.unpack(snapshot_state(store, cut.run_id, key.seq), run_spec(cut), key.t_ms)
+        engine, accounts = persisted.unpack(
+            snapshot_state(store, cut.run_id, key.seq), run_spec(cut), key.t_ms
+        )
         assert encode_state(engine, accounts) == encode_state(*_folded(store, cut, key.seq))
     assert invoke(db, "audit", "cut")[0] == 0
 
@@ -230,7 +240,10 @@ def test_in_memory_snapshots_and_the_book_replay_start_from_persisted_ones(recor
     keys = snapshot_keys(store, p.run_id, 0, None)
     late = keys[-1].seq + 7
     snaps = Snapshots(store, p, every=10**9)  # no in-memory interval: only the persisted ones help
-    assert snaps.engine_as_of(at_seq=late).exchange.state.snapshot() == _folded(store, p, late)[0].exchange.state.snapshot()
+    assert (
+        snaps.engine_as_of(at_seq=late).exchange.state.snapshot()
+        == _folded(store, p, late)[0].exchange.state.snapshot()
+    )
     assert keys[-1].seq in snaps._seqs
     timeline = Timeline(store, p, every=10**9)
     engine, accounts = timeline.state_at(late)
@@ -247,8 +260,17 @@ def test_an_ingest_writes_snapshots(db_url, tmp_path):
         price = 40 + (i % 7) if side == "sell" else 44 - (i % 5)
         lines.append(
             json.dumps(
-                {"t": float(i), "op": "limit", "agent": f"a{i % 9}", "ref": f"o{i}", "side": side,
-                 "unit": 2 + (i % 3), "price": float(price), "qty": 0.5, "tif": "gtc"}
+                {
+                    "t": float(i),
+                    "op": "limit",
+                    "agent": f"a{i % 9}",
+                    "ref": f"o{i}",
+                    "side": side,
+                    "unit": 2 + (i % 3),
+                    "price": float(price),
+                    "qty": 0.5,
+                    "tif": "gtc",
+                }
             )
         )
     path = tmp_path / "stream.jsonl"
@@ -259,6 +281,8 @@ def test_an_ingest_writes_snapshots(db_url, tmp_path):
     keys = snapshot_keys(store, run.run_id, 0, None)
     assert len(keys) >= done["events"] // (2 * EVERY)
     for key in keys:
-        engine, accounts = persisted.unpack(snapshot_state(store, run.run_id, key.seq), run_spec(run), key.t_ms)
+        engine, accounts = persisted.unpack(
+            snapshot_state(store, run.run_id, key.seq), run_spec(run), key.t_ms
+        )
         assert encode_state(engine, accounts) == encode_state(*_folded(store, run, key.seq))
     assert invoke(db_url, "audit", "i")[0] == 0

@@ -106,7 +106,9 @@ def _refused(raw, spec) -> str:
 def test_refuses_a_pickle_and_garbage(history):
     raw, spec = _mid_state(history)
     engine, accounts = _fold(spec, history[0][:50])
-    assert "not JSON" in _refused(pickle.dumps((engine.exchange.state.next_order_id, accounts.rows(spec))), spec)
+    assert "not JSON" in _refused(
+        pickle.dumps((engine.exchange.state.next_order_id, accounts.rows(spec))), spec
+    )
     assert _refused(b"", spec)
     assert _refused(b"[]", spec)
     assert _refused({**raw, "format": 99}, spec).startswith("format 99")
