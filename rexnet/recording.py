@@ -97,6 +97,10 @@ class RunRecorder:
             self.writer = store.writer(self.run.run_id, batch_size=batch_size)
             self.engine = MarketEngine(spec)
             self.events = 0
+            from rexnet.replay.persisted import SnapshotTaker  # (replay builds on this module)
+
+            #: persisted snapshots of the live state, every so many events
+            self.snapshots = SnapshotTaker(self.writer, self.engine)
             self.record([RunStarted(0, scenario, seed, __version__, spec.to_record())])
 
     @property
@@ -109,8 +113,10 @@ class RunRecorder:
 
     def record(self, events: list[Any]) -> None:
         if events:
-            self.writer.append(events)
+            writer = self.writer
+            writer.append(events)
             self.events += len(events)
+            self.snapshots.feed(events, writer.seq, writer.head_hash)
 
     def submit(self, command: Any) -> list[Any]:
         events = self.engine.submit(command)

@@ -10,8 +10,7 @@ from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME, UNIT
 from rexnet.ingest import load_market
 from rexnet.ingest_stream import stage
 from rexnet.recording import record_commands
-from rexnet.replay.accounts import Accounts
-from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
+from rexnet.replay.projection import book_view, engine_as_of, run_spec, state_as_of
 
 _AT = click.option("--at", "at_seq", type=SEQ, default=None, help="State after the event with this seq.")
 _TIME = click.option(
@@ -84,5 +83,5 @@ def book(state, run_ref: str, unit: int, at_seq: int | None, at_time: float | No
 def accounts(state, run_ref: str, at_seq: int | None, at_time: float | None, fmt: str) -> None:
     """Cash, positions, reservations and penalties per participant (as of --at / --time)."""
     run = state.run(run_ref)
-    rows = fold(state.store, run, Accounts(), at_seq=at_seq, at_time=at_time).rows(run_spec(run))
+    rows = state_as_of(state.store, run, at_seq=at_seq, at_time=at_time)[1].rows(run_spec(run))
     print_rows(rows, fmt if fmt == "json" else "table")

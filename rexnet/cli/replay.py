@@ -132,3 +132,39 @@ def resume(state, run_ref: str, fmt: str) -> None:
         f"run {s['run_id']}: resumed, {s['appended']} events appended; "
         f"{s['events']} events, head {s['head_hash']}"
     )
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN", required=False)
+@click.option("--all", "all_runs", is_flag=True, help="Every run of the ledger.")
+@format_option("table", "json")
+@click.pass_obj
+def snapshot(state, run_ref: str | None, all_runs: bool, fmt: str) -> None:
+    """Store the snapshots that make as-of reads of a long run fast (`book --time`, `serve`).
+
+    Runs recorded by this RexNet have them already; this adds them to runs recorded before, and
+    replaces any that is unusable or differs from what the history gives (`rexnet audit` names
+    those). Folds the run's history once.
+    """
+    from rexnet.errors import InputError
+    from rexnet.replay.decode import NotApplicable
+    from rexnet.replay.persisted import backfill
+    from rexnet.replay.projection import not_applicable
+
+    if all_runs == (run_ref is not None):
+        raise InputError("give a RUN or --all")
+    runs = state.store.list_runs() if all_runs else [state.run(run_ref)]
+    results = []
+    for run in runs:
+        try:
+            counts = backfill(state.store, run)
+        except NotApplicable as failed:
+            raise not_applicable(run, failed) from None
+        results.append({"run_id": run.run_id, **counts})
+    if fmt == "json":
+        print_json(results if all_runs else results[0])
+        return
+    for r in results:
+        click.echo(
+            f"run {r['run_id']}: {r['written']} snapshots written, {r['replaced']} replaced, {r['kept']} kept"
+        )

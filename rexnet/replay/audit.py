@@ -21,6 +21,11 @@ The checks, in order (the first that fails is the one named):
    recomputation instead, with the check of every ``run_completed`` statement.
 4. **The closing**: a run whose status is ``completed`` must end with ``run_completed`` (whose
    statement of head and count re-execution has checked with the rest).
+5. **Persisted snapshots** (:mod:`rexnet.replay.persisted`): every stored snapshot of the run is
+   re-derived from the history (the re-executing engine's state where a batch ends at its seq, a
+   fold otherwise) and must be byte-identical; a forged or corrupt one is named by its seq. Reads
+   already refuse a snapshot whose digest or chain hash is wrong; this check also finds one whose
+   digest was recomputed by whoever edited it.
 
 The verdicts (:attr:`AuditResult.verdict`): ``ok``; ``incomplete`` (an honest prefix: every
 stored event is what re-execution gives, but the run stops short, as after a crash; ``rexnet
@@ -37,6 +42,7 @@ from rexnet import __version__
 from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.decode import event_of
 from rexnet.replay.history import check_chain, lineage, read_history
+from rexnet.replay.persisted import SnapshotAudit
 from rexnet.replay.projection import run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, has_inputs, is_ingest
 from rexnet.settlement.audit import Discrepancy, SettlementAuditor
@@ -136,8 +142,12 @@ def _reexecute(store: Any, run: Any, checks: list[str], limit: int) -> AuditResu
         checks.append("not re-executed: recorded without its inputs")
         return _recomputed(store, run, checks, limit)
     state = _Pass()
+    snapshots = SnapshotAudit(store, run)
+    sink = Sink(_tapped(read_history(store, run), state), run.head_seq)
+    if snapshots.pending:
+        sink.on_batch = lambda events, last, _hash: snapshots.feed(events, last, rerun.engine)
     try:
-        rerun.run(Sink(_tapped(read_history(store, run), state), run.head_seq))
+        rerun.run(sink)
     except Divergence as error:
         return _diverged(store, run, error, limit)
     ends = state.last[1] if state.last is not None else None
@@ -146,6 +156,9 @@ def _reexecute(store: Any, run: Any, checks: list[str], limit: int) -> AuditResu
         line = f"status completed, but the log ends {where}, not with run_completed"
         return _failed(run, None, line, [line])
     checks.append(f"re-executed, {run.head_seq + 1} events identical")
+    failed = _snapshots_checked(run, snapshots, checks, limit)
+    if failed is not None:
+        return failed
     if rerun.completed and run.status == "completed":
         return AuditResult(True, f"run {run.run_id}: ok ({'; '.join(checks)})", [], OK, run.run_id)
     return _incomplete(run, checks, complete=rerun.completed)
@@ -175,9 +188,28 @@ def _recomputed(store: Any, run: Any, checks: list[str], limit: int) -> AuditRes
         f"{report.trades} trades, {report.units_settled} units settled, "
         f"{report.participants} participant rows recomputed"
     )
+    failed = _snapshots_checked(run, SnapshotAudit(store, run), checks, limit)
+    if failed is not None:
+        return failed
     if ends == "run_completed" and run.status == "completed":
         return AuditResult(True, f"run {run.run_id}: ok ({'; '.join(checks)})", [], OK, run.run_id)
     return _incomplete(run, checks, complete=ends == "run_completed")
+
+
+def _snapshots_checked(
+    run: Any, snapshots: SnapshotAudit, checks: list[str], limit: int
+) -> AuditResult | None:
+    """Check 5: every stored snapshot of the run re-derived from its history; a failed result
+    naming the first forged one, or ``None`` (and a line in ``checks``)."""
+    snapshots.finish()
+    lines = snapshots.lines()
+    if lines:
+        seq = min(seq for seq, _ in snapshots.problems)
+        more = [f"... and {len(lines) - limit} more"] if len(lines) > limit else []
+        return _failed(run, seq, lines[0], lines[:limit] + more)
+    if snapshots.keys:
+        checks.append(f"{len(snapshots.keys)} stored snapshots re-derived")
+    return None
 
 
 def _incomplete(run: Any, checks: list[str], *, complete: bool) -> AuditResult:

@@ -98,6 +98,35 @@ def _segments(
         yield segment.run_id, lo, hi
 
 
+def t_ms_of(store: Any, run: Any, seq: int) -> int:
+    """Sim time (ms) of event ``seq`` of ``run``'s history (one primary-key read).
+
+    Raises:
+        InputError: the history has no event ``seq``.
+    """
+    for row in read_history(store, run, from_seq=seq, to_seq=seq):
+        return int(row.t_ms)
+    from rexnet.errors import InputError
+
+    raise InputError(f"run {run.run_id} has no seq {seq}")
+
+
+def seq_at(store: Any, run: Any, t_ms: int) -> int:
+    """The last seq of ``run``'s history with ``t <= t_ms`` (-1 when none): a binary search over
+    the primary key, events being stored in time order (a few dozen one-row reads, where a read
+    bounded by time scans every row to the run's end)."""
+    lo, hi = 0, run.head_seq
+    if hi < 0 or t_ms_of(store, run, 0) > t_ms:
+        return -1
+    while lo < hi:  # invariant: t(lo) <= t_ms
+        mid = (lo + hi + 1) // 2
+        if t_ms_of(store, run, mid) <= t_ms:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def check_chain(store: Any, run: Any) -> int | None:
     """Recompute the chain of ``run``'s full history; the first bad seq, or ``None`` when intact.
 

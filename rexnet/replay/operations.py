@@ -31,6 +31,7 @@ from rexnet.replay.background import ChainCheck
 from rexnet.replay.decode import NotApplicable
 from rexnet.replay.fork import load_shocks, normalize_sets, with_change
 from rexnet.replay.history import read_history
+from rexnet.replay.persisted import SnapshotTaker
 from rexnet.replay.projection import fold_history, not_applicable, run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
@@ -160,6 +161,8 @@ def fork_run(
     record = with_change(parent.scenario, change)
     rerun = Rerun.for_run(store, parent, record=record)
     sink = Sink(read_history(store, parent, to_seq=fork_seq), fork_seq)
+    taker = _taker(sink, rerun)  # (its accounts fold the shared prefix too)
+    taker.start_after(fork_seq)  # snapshots of the shared prefix are the parent's
     rerun.run(sink, until_ms=t_ms)
     if rerun.sim is not None and rerun.sim.done():
         raise InputError(
@@ -196,7 +199,23 @@ def resume_run(store: Any, run: Any) -> dict[str, Any]:
     with marked_failed(store, run.run_id):
         rerun = Rerun.for_run(store, run)
         sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
+        _taker(sink, rerun)  # (snapshots of the checked prefix too, where the crash left none)
         return _continue(store, run, rerun, sink)
+
+
+def _taker(sink: Sink, rerun: Rerun) -> SnapshotTaker:
+    """Persisted snapshots of the re-executing engine, written by the sink's writer once it has one."""
+    taker = SnapshotTaker(None, rerun.engine)
+
+    def on_batch(events: list[Any], last_seq: int, last_hash: bytes) -> None:
+        if taker.writer is None:
+            taker.accounts_only(events)
+        else:
+            taker.feed(events, last_seq, last_hash)
+
+    sink.on_batch = on_batch
+    sink.taker = taker
+    return taker
 
 
 def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
@@ -205,6 +224,8 @@ def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
     if writer.seq != sink.check_through:
         raise CheckFailed(f"run {run.run_id}: its head moved to seq {writer.seq} (another writer?)")
     sink.writer = writer
+    if sink.taker is not None:
+        sink.taker.writer = writer
     # statistics of the whole history (the checked prefix and the appended rest), like `rexnet run`
     stats = RunStats(run_spec(run))
     sink.on_check = stats.feed

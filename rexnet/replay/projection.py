@@ -5,8 +5,9 @@ The fold uses the live engine's own ``apply`` (:class:`~rexnet.engine.MarketEngi
 full history (:func:`~rexnet.replay.history.read_history_coded`, in column chunks; a bound by
 time reads rows): a fork's state includes the prefix it shares with its parent.
 
-An as-of read folds from seq 0 (a simulated day folds in a tenth of a second); a process that
-reads many points of one long run can keep snapshots (:mod:`rexnet.replay.snapshot`).
+:func:`engine_as_of` and :func:`state_as_of` start from the nearest persisted snapshot
+(:mod:`rexnet.replay.persisted`) and fold the rest; :func:`fold` folds from seq 0. A process that
+reads many points of one long run can also keep snapshots in memory (:mod:`rexnet.replay.snapshot`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.decode import NotApplicable, fold_coded, fold_rows
-from rexnet.replay.history import read_history_chunks, read_history_coded
+from rexnet.replay.history import read_history_chunks, read_history_coded, seq_at
 from rexnet.sim.kernel import relaxed_gc
 
 
@@ -92,8 +93,30 @@ def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:
 def engine_as_of(
     store: Any, run: Any, *, at_seq: int | None = None, at_time: float | None = None
 ) -> MarketEngine:
-    """The market engine as it was after ``at_seq`` / ``at_time`` (or at the head)."""
-    return fold(store, run, MarketEngine(run_spec(run)), at_seq=at_seq, at_time=at_time)
+    """The market engine as it was after ``at_seq`` / ``at_time`` (or at the head), from the
+    nearest persisted snapshot (:mod:`rexnet.replay.persisted`)."""
+    return state_as_of(store, run, at_seq=at_seq, at_time=at_time)[0]
+
+
+def state_as_of(
+    store: Any, run: Any, *, at_seq: int | None = None, at_time: float | None = None
+) -> tuple[MarketEngine, Any]:
+    """``(engine, accounts)`` after ``at_seq`` / ``at_time`` (or at the head): the fold's state,
+    started at the nearest usable persisted snapshot at or before the point. A time becomes the
+    last seq at or before it first (:func:`~rexnet.replay.history.seq_at`)."""
+    from rexnet.replay.persisted import state_as_of as from_snapshot  # (it builds on this module)
+
+    bounds = read_bounds(run, at_seq=at_seq, at_time=at_time)
+    if bounds["to_seq"] is not None:
+        to_seq = bounds["to_seq"]
+    elif bounds["to_t_ms"] is not None:
+        to_seq = seq_at(store, run, bounds["to_t_ms"])
+    else:
+        to_seq = run.head_seq
+    try:
+        return from_snapshot(store, run, to_seq)
+    except NotApplicable as failed:
+        raise not_applicable(run, failed) from None
 
 
 def book_view(engine: MarketEngine, unit: int) -> dict[str, Any]:

@@ -76,8 +76,18 @@ class Sink:
         self.on_write: Any = None
         #: called with each batch of checked (already stored) events
         self.on_check: Any = None
+        #: called after each whole batch, checked or written: ``(events, last_seq, last_hash)``
+        #: (the re-executing engine then holds the state after ``last_seq``)
+        self.on_batch: Any = None
+        #: the :class:`~rexnet.replay.persisted.SnapshotTaker` fed by ``on_batch``, if any
+        self.taker: Any = None
 
     def feed(self, first_seq: int, events: list[Any], hashes: list[bytes]) -> None:
+        self._feed(first_seq, events, hashes)
+        if self.on_batch is not None:
+            self.on_batch(events, first_seq + len(events) - 1, hashes[-1])
+
+    def _feed(self, first_seq: int, events: list[Any], hashes: list[bytes]) -> None:
         split = max(0, min(len(events), self.check_through - first_seq + 1))
         for i in range(split):
             seq = first_seq + i

@@ -2,13 +2,15 @@
 
 The state as of a point is the fold of the log up to it (:mod:`rexnet.replay.projection`): the
 live engine's own ``apply`` for the books, :class:`~rexnet.replay.accounts.Accounts` for the
-accounts. A scrubber asks for many points of one run, so :class:`Timeline` keeps both projections
-every ``every`` events, as :class:`rexnet.replay.snapshot.Snapshots` keeps the engine: an as-of
-read copies the nearest snapshot at or before the point and folds at most ``every`` events from
-it (the column read of :func:`~rexnet.replay.history.read_history_coded`). ``Snapshots`` holds the
-engine only; the accounts would need a second pass over the log, hence one pass here that keeps
-both. The snapshots live in memory, pickled (a cache; the log stays the only truth), and are
-taken lazily, in one forward pass, as far as the furthest point asked for.
+accounts. A scrubber asks for many points of one run, so :class:`Timeline` starts each read from
+the nearest snapshot of both projections at or before its point: a persisted one
+(:mod:`rexnet.replay.persisted`: stored with the run, checked against the chain before use, so the
+first open of a long run's page is as fast as the next) or one kept in memory every ``every``
+events, and folds the rest (the column read of
+:func:`~rexnet.replay.history.read_history_coded`). In-memory snapshots are pickled (our own bytes,
+made in this process: a cache; the log stays the only truth) and taken lazily, forward from the
+nearest snapshot; for a run without persisted snapshots a background thread takes them up to the
+head.
 
 A time is turned into a seq first (the last event with ``t <= T``) by a binary search over the
 primary key, since events are stored in time order: the as-of read then takes the column read,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,8 @@ from rexnet.engine import MarketEngine
 from rexnet.errors import InputError, RexnetError
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import NotApplicable, event_of, fold_coded
-from rexnet.replay.history import read_history, read_history_coded
+from rexnet.replay.history import read_history, read_history_coded, seq_at, t_ms_of
+from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import not_applicable, run_spec
 from rexnet.serve.fmt import plain
 from rexnet.sim.kernel import relaxed_gc
@@ -37,28 +41,6 @@ EVERY = 5_000
 LEVELS = 10
 #: trades shown before and after the point on the tape, and how far (events) to look for them
 TAPE_BEFORE, TAPE_AFTER, TAPE_WINDOW = 12, 6, 1_500
-
-
-def t_ms_of(store: Any, run: Any, seq: int) -> int:
-    """Sim time (ms) of event ``seq`` of ``run``'s history (one primary-key read)."""
-    for row in read_history(store, run, from_seq=seq, to_seq=seq):
-        return int(row.t_ms)
-    raise InputError(f"run {run.run_id} has no seq {seq}")
-
-
-def seq_at(store: Any, run: Any, t_ms: int) -> int:
-    """The last seq of ``run``'s history with ``t <= t_ms`` (-1 when none): a binary search over
-    the primary key, events being stored in time order."""
-    lo, hi = 0, run.head_seq
-    if hi < 0 or t_ms_of(store, run, 0) > t_ms:
-        return -1
-    while lo < hi:  # invariant: t(lo) <= t_ms
-        mid = (lo + hi + 1) // 2
-        if t_ms_of(store, run, mid) <= t_ms:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 @dataclass
@@ -90,6 +72,9 @@ class Timeline:
         #: each snapshot pickled: restoring one is a C-speed ``pickle.loads`` (``copy.deepcopy`` of
         #: the same state, in Python, was most of a scrub's time), and bytes are compact
         self._states: list[bytes] = [_freeze(_State(MarketEngine(self.spec), Accounts()))]
+        #: persisted snapshots of the history (read once), and those found unusable
+        self._stored: list[SnapshotKey] | None = None
+        self._rejected: set[tuple[str, int]] = set()
         self._warming: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -119,8 +104,7 @@ class Timeline:
         with self._lock:
             try:
                 with relaxed_gc():
-                    self._extend(seq)
-                    i = max(k for k, s in enumerate(self._seqs) if s <= seq)
+                    i = self._nearest(seq)
                     state = _thaw(self._states[i])
                     if seq > self._seqs[i]:
                         for chunk in read_history_coded(
@@ -131,31 +115,58 @@ class Timeline:
                 raise not_applicable(self.run, failed) from None
         return state.engine, state.accounts
 
-    def _extend(self, seq: int, *, steps: int | None = None) -> None:
-        """Take snapshots forward until the next one would lie beyond ``seq`` (at most ``steps``)."""
-        if self._seqs[-1] + self.every > seq:
-            return
-        state = _thaw(self._states[-1])
+    def _stored_keys(self) -> list[SnapshotKey]:
+        if self._stored is None:
+            self._stored = candidates(self.store, self.run, self.run.head_seq)
+        return self._stored
+
+    def _insert(self, seq: int, state: _State) -> int:
+        i = bisect_right(self._seqs, seq)
+        self._seqs.insert(i, seq)
+        self._states.insert(i, _freeze(state))
+        return i
+
+    def _nearest(self, seq: int, *, steps: int | None = None) -> int:
+        """Index of the snapshot a read of ``seq`` starts from: the nearest in memory, or a closer
+        persisted one (loaded, checked, then kept in memory), then in-memory ones taken every
+        ``every`` events up to ``seq`` (at most ``steps`` of them)."""
+        i = bisect_right(self._seqs, seq) - 1
+        best = load_best(
+            self.store,
+            self.run,
+            seq,
+            after=self._seqs[i],
+            keys=self._stored_keys(),
+            rejected=self._rejected,
+        )
+        if best is not None:
+            i = self._insert(best[0], _State(best[1], best[2]))
         taken = 0
-        while self._seqs[-1] + self.every <= seq and (steps is None or taken < steps):
-            first = self._seqs[-1] + 1
+        if self._seqs[i] + self.every > seq:
+            return i
+        state = _thaw(self._states[i])
+        while self._seqs[i] + self.every <= seq and (steps is None or taken < steps):
+            first = self._seqs[i] + 1
             last = first + self.every - 1
             for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=last):
                 state.fold(chunk)
-            self._seqs.append(last)
-            self._states.append(_freeze(state))
+            i = self._insert(last, state)
             taken += 1
+        return i
 
     def warm(self) -> None:
         """Take every snapshot up to the head, one interval per turn of the lock, so that reads
-        asked for meanwhile are answered between intervals (run in a background thread)."""
+        asked for meanwhile are answered between intervals (run in a background thread). A run
+        with persisted snapshots needs none: a read loads the nearest one."""
         while not self._stop.is_set():
             with self._lock:
-                if self._seqs[-1] + self.every > self.run.head_seq:
-                    return
                 try:
+                    if self._stored_keys():
+                        return
+                    if self._seqs[-1] + self.every > self.run.head_seq:
+                        return
                     with relaxed_gc():
-                        self._extend(self.run.head_seq, steps=1)
+                        self._nearest(self.run.head_seq, steps=1)
                 except (NotApplicable, RexnetError):
                     return  # the reads report it, with the seq, when they reach it
 

@@ -109,6 +109,10 @@ class _Unit:
     settled: dict[str, tuple[int, Settled]] = field(default_factory=dict)
 
 
+def _empty(u: _Unit) -> bool:
+    return not (u.position or u.cash or u.volume or u.reservations or u.realizations or u.settled)
+
+
 class SettlementAuditor:
     """The incremental form of :func:`audit_events`: :meth:`feed` events in log order, then
     :meth:`close`. For a caller that pushes events as another check pulls them (``rexnet audit``
@@ -119,6 +123,10 @@ class SettlementAuditor:
         self.report = AuditReport()
         self.units: dict[int, _Unit] = {}
         self.finished: set[int] = set()
+        #: units put away empty after their delivery ended (no trade, row or realization: they
+        #: never settle), by their gate seq; a stray later event brings the state back as it was.
+        #: A ``_Unit`` of empty dicts per unit of history would grow with the length of the run.
+        self.idle: dict[int, int | None] = {}
 
     def flag(self, seq: int | None, agent: str | None, unit: int, name: str, exp: Any, found: Any) -> None:
         self.report.discrepancies.append(Discrepancy(seq, agent, unit, name, exp, found))
@@ -132,8 +140,14 @@ class SettlementAuditor:
             return None
         state = self.units.get(event.unit)
         if state is None:
-            state = self.units[event.unit] = _Unit()
+            state = self.units[event.unit] = _Unit(gate_seq=self.idle.pop(event.unit, None))
         return state
+
+    def put_away(self, t_ms: int) -> None:
+        """Put away the empty units whose delivery ended by ``t_ms`` (see :attr:`idle`)."""
+        end = self.spec.delivery_end_ms
+        for unit in [u for u, s in self.units.items() if end(u) <= t_ms and _empty(s)]:
+            self.idle[unit] = self.units.pop(unit).gate_seq
 
     # -- one event -------------------------------------------------------------------------------
     def feed(self, seq: int, event: Any) -> None:
@@ -143,6 +157,7 @@ class SettlementAuditor:
             self.trade(seq, event)
         elif isinstance(event, GateClosed):
             self.gate(seq, event)
+            self.put_away(event.t)
         elif isinstance(event, ReservationFixed):
             self.reservation(seq, event)
         elif isinstance(event, Realized):

@@ -136,6 +136,10 @@ def _shock_event(s: Shock) -> ShockApplied:
     return ShockApplied(s.at_ms, s.name, s.driver, s.first_unit, s.last_unit, factor)  # type: ignore[call-arg]
 
 
+#: per-unit memos of clients (see ``Simulation._forget``)
+_PER_UNIT_CLIENT = ("_realized", "_reserved", "_output")
+
+
 class Simulation:
     """One run of a scenario against a market.
 
@@ -317,10 +321,26 @@ class Simulation:
                 if reserved != 0 or x != 0:
                     self.submit(Realize(t_ms, agent, unit, x))
             self._realized_through = unit
+            self._forget(unit - self.reservations.keep)
             if self._progress is not None:
                 self._progress(unit - self.first_unit + 1, self.scenario.run.units)
 
         return step
+
+    def _forget(self, unit: int) -> None:
+        """Drop what clients and brokers keep of ``unit``, long realized (as the reservations book
+        does, a day and the window behind): per-unit memos that are never read again once their
+        unit is realized, which would otherwise grow with the history (runs of many days; a fork,
+        resume or audit re-executes the whole of it). ``last_target`` stays: run figures read it."""
+        for client in self.clients.values():
+            for name in _PER_UNIT_CLIENT:
+                memo = getattr(client, name, None)
+                if isinstance(memo, dict):
+                    memo.pop(unit, None)
+        for broker in self.brokers.values():
+            memo = getattr(broker, "last_q", None)
+            if isinstance(memo, dict):
+                memo.pop(unit, None)
 
     def _emit(self, events: list[Any]) -> Callable[[int], None]:
         def step(t_ms: int) -> None:

@@ -478,6 +478,14 @@ class EventStore:
             return info.head_seq
         return None
 
+    def hash_at(self, run: RunInfo, seq: int) -> bytes:
+        """The chain hash at ``seq`` of ``run``'s full history (a fork's prefix read from its parent).
+
+        Raises:
+            StoreError: the history has no event ``seq``.
+        """
+        return self._hash_at(run, seq)
+
     # -- helpers -----------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:

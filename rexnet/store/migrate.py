@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 #: The newest revision in ``migrations/versions`` (kept in step by ``tests/integration/test_migrations.py``).
-HEAD = "0008"
+HEAD = "0009"
 
 #: Arbitrary constant key of the PostgreSQL advisory lock taken while migrating.
 _PG_LOCK_KEY = 0x5245584E4554  # "REXNET"

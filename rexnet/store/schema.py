@@ -1,4 +1,5 @@
-"""The ledger's tables as SQLAlchemy Core metadata: ``runs``, ``events`` and ``input_journal``.
+"""The ledger's tables as SQLAlchemy Core metadata: ``runs``, ``events``, ``input_journal``,
+``snapshots`` and the sweep bookkeeping.
 
 This metadata is the reference the Alembic migrations must produce (a test compares them with
 autogenerate). The append-only triggers are not expressible as metadata; they live in the
@@ -90,6 +91,23 @@ input_journal = sa.Table(
     sqlite_with_rowid=False,
 )
 
+
+#: Persisted snapshots of the market state (migration 0009; :mod:`rexnet.replay.persisted`): the
+#: fold's state (engine and accounts, :mod:`rexnet.replay.state_codec`) after event ``seq`` of the
+#: run's history, so that as-of reads start near their point. Not history, a cache: ``hash`` is the
+#: chain hash of event ``seq`` (a snapshot is used only where the log still has it), ``digest`` a
+#: sha256 over the row's fields and ``state``; ``rexnet audit`` re-derives every one from the log.
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("t_ms", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
+    sa.Column("format", sa.Integer, nullable=False),
+    sa.Column("state", sa.LargeBinary, nullable=False),
+    sa.Column("digest", sa.LargeBinary, nullable=False),
+)
 
 #: Sweep bookkeeping (migration 0004; see :mod:`rexnet.sweep`): a sweep's spec and the status of
 #: each of its runs. Not history: a status moves on when a run is redone.

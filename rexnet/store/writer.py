@@ -28,6 +28,7 @@ from rexnet.domain.codec import chain_rows
 from rexnet.errors import ConcurrencyError, IntegrityError, StoreError
 from rexnet.store.engine import translated
 from rexnet.store.schema import runs
+from rexnet.store.snapshot_table import insert_rows
 
 if TYPE_CHECKING:
     from rexnet.store.event_store import EventStore
@@ -69,6 +70,8 @@ class RunWriter:
         self._seq = seq
         self._hash = head_hash
         self._rows: list[tuple[Any, ...]] = []
+        #: snapshot rows waiting for the flush that commits their seq (same transaction)
+        self._snapshots: list[tuple[Any, ...]] = []
         self._broken: StoreError | None = None
         self._closed = False
 
@@ -94,6 +97,16 @@ class RunWriter:
         return len(self._rows)
 
     # -- appending ---------------------------------------------------------------------------------
+    def add_snapshot(
+        self, seq: int, t_ms: int, chain_hash: bytes, fmt: int, state: bytes, digest: bytes
+    ) -> None:
+        """Queue a persisted snapshot after event ``seq`` (appended already, flushed or not); it is
+        written by the flush that commits ``seq``, in the same transaction as the events (or by
+        the next flush when ``seq`` is committed already). See :mod:`rexnet.replay.persisted`."""
+        if seq > self._seq:
+            raise StoreError(f"run {self.run_id}: snapshot at seq {seq} beyond the head {self._seq}")
+        self._snapshots.append((self.run_id, seq, t_ms, chain_hash, fmt, state, digest))
+
     def append(self, events: Iterable[Any]) -> None:
         """Chain and buffer ``events`` (domain event records), flushing every ``batch_size`` rows.
 
@@ -131,6 +144,8 @@ class RunWriter:
             raise self._broken
         rows = self._rows
         if not rows:
+            if self._snapshots:
+                self._flush_snapshots()
             return
         store = self._store
         first, last = self._committed_seq + 1, self._seq
@@ -147,12 +162,31 @@ class RunWriter:
                         if moved != 1:
                             raise self._lost(first)
                         self._insert(conn, rows)
+                        self._insert_snapshots(conn)
         except IntegrityError as error:
             if _is_duplicate(error.__cause__):
                 raise self._lost(first) from None
             raise
         self._committed_seq = last
         rows.clear()
+        self._snapshots.clear()
+
+    def _insert_snapshots(self, conn: sa.Connection) -> None:
+        if self._snapshots:
+            cursor = conn.connection.cursor()
+            try:
+                insert_rows(cursor, conn.dialect.name, self._snapshots)
+            finally:
+                cursor.close()
+
+    def _flush_snapshots(self) -> None:
+        """Snapshots of committed seqs, with no events to flush: a transaction of their own."""
+        with translated(self._store.url, f"run {self.run_id}: cannot write snapshots"):
+            with self._store.engine.connect() as conn:
+                conn = conn.execution_options(rexnet_write=True)
+                with conn.begin():
+                    self._insert_snapshots(conn)
+        self._snapshots.clear()
 
     def _insert(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         """Insert buffered ``(seq, t_ms, type, version, payload, hash)`` rows of this run."""

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 import pytest
 from secrets_helpers import ingest, invoke
 
-
 #: the columnar mirror's cache files (rexnet/analytics/mirror.py): a copy beside the ledger that
 #: the analytics commands bring up to date; they are not the ledger and may be written
 MIRROR_SUFFIXES = (".mirror.duckdb", ".mirror.duckdb.seal", ".mirror.duckdb.wal")

@@ -29,4 +29,4 @@ def test_snapshots_equal_the_fold(parent_db):
         ), t
     head = snaps.engine_as_of()
     assert state_of(head, agents) == state_of(engine_as_of(store, run), agents)
-    assert len(snaps._keys) == parent["events"] // 300 + 1
+    assert len(snaps._seqs) == parent["events"] // 300 + 1
