@@ -32,6 +32,7 @@ import threading
 from typing import Any
 
 from rexnet.replay.history import check_chain
+from rexnet.store.recorder import Recorder
 
 #: Below this many events forking costs more than the check it moves (a few ms either way).
 MIN_EVENTS = 20_000
@@ -44,7 +45,7 @@ _INT = struct.Struct("<q")
 class ChainCheck:
     """:func:`~rexnet.replay.history.check_chain` of ``run``, started now, its answer by :meth:`result`."""
 
-    def __init__(self, store: Any, run: Any, *, min_events: int | None = None) -> None:
+    def __init__(self, store: Recorder, run: Any, *, min_events: int | None = None) -> None:
         """Args:
         store, run: the run whose full history (forks included) is checked.
         min_events: fork only for runs of at least this many events (default :data:`MIN_EVENTS`).

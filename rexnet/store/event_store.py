@@ -22,7 +22,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.domain.codec import GENESIS, first_bad_seq
 from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
 from rexnet.store.engine import (
     create_engine_for,
@@ -36,7 +36,7 @@ from rexnet.store.engine import (
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
 from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
 from rexnet.store.schema import RUN_STATUSES, runs
-from rexnet.store.writer import RunWriter
+from rexnet.store.writer import RunWriter, commit_rows
 
 _BIGINT = 2**63
 _FULL_COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
@@ -205,7 +205,7 @@ class EventStore:
             count = conn.execute(
                 sa.update(runs)
                 .where(runs.c.run_id == run_id)
-                .values(status=status, failure=_one_line(reason) if status == "failed" else None)
+                .values(status=status, failure=failure_line(reason) if status == "failed" else None)
             ).rowcount
         if count != 1:
             raise RunNotFound(f"no run {run_id!r}")
@@ -233,6 +233,10 @@ class EventStore:
         """
         return RunWriter(self, run_id, batch_size=batch_size)
 
+    def commit_rows(self, run_id: str, after_seq: int, rows: list[tuple[Any, ...]], head: bytes) -> None:
+        """Write chained rows continuing ``run_id`` at ``after_seq`` (see :func:`writer.commit_rows`)."""
+        commit_rows(self, run_id, after_seq, rows, head)
+
     def read(
         self,
         run_id: str,
@@ -259,26 +263,6 @@ class EventStore:
                 rows = [(*row[:6], bytes(row[6])) for row in rows]
             yield from map(StoredEvent._make, rows)
 
-    def read_rows(
-        self,
-        run_id: str,
-        *,
-        from_seq: int = 0,
-        to_seq: int | None = None,
-        types: Collection[str] | None = None,
-        to_t_ms: int | None = None,
-        chunk: int | None = None,
-    ) -> Iterator[tuple[int, int, str, int, bytes]]:
-        """Like :meth:`read`, but lean ``(seq, t_ms, type, version, payload)`` tuples, payload as bytes.
-
-        For projections and replays, which need neither the run id nor the hash of each row:
-        fetching and wrapping those costs as much as folding the events themselves on SQLite.
-        """
-        for rows in self.read_chunks(
-            run_id, from_seq=from_seq, to_seq=to_seq, types=types, to_t_ms=to_t_ms, chunk=chunk
-        ):
-            yield from rows
-
     def read_chunks(
         self,
         run_id: str,
@@ -290,7 +274,11 @@ class EventStore:
         chunk: int | None = None,
         hashes: bool = False,
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """:meth:`read_rows` as lists of up to ``chunk`` rows, for folds that loop over them directly.
+        """Lean ``(seq, t_ms, type, version, payload)`` rows (payload as bytes) in lists of up to
+        ``chunk``, for folds that loop over them directly (bounds as for :meth:`read`).
+
+        Projections and replays need neither the run id nor the hash of each row: fetching and
+        wrapping those costs as much as folding the events themselves on SQLite.
 
         With ``hashes`` each row also carries the stored hash (bytes) as a sixth field, for folds
         that recompute the chain as they go (``rexnet replay``). A generator level per row costs
@@ -455,18 +443,14 @@ class EventStore:
             )
         else:
             prev, expected = GENESIS, 0
-        for row in self.read(run_id, from_seq=min(expected, 0)):
-            if row.seq != expected or row.seq > info.head_seq:
-                return min(row.seq, expected)
-            prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
-            if prev != row.hash:
-                return row.seq
-            expected += 1
-        if expected <= info.head_seq:
-            return expected
-        if prev != info.head_hash or info.events != info.head_seq + 1:
+        rows = (
+            (r.seq, r.t_ms, r.type, r.version, r.payload.encode(), r.hash)
+            for r in self.read(run_id, from_seq=min(expected, 0))
+        )
+        bad = first_bad_seq([rows], info.head_seq, info.head_hash, prev=prev, expected=expected)
+        if bad is None and info.events != info.head_seq + 1:
             return info.head_seq
-        return None
+        return bad
 
     # -- helpers -----------------------------------------------------------------------------------
     @contextmanager
@@ -609,7 +593,7 @@ def _cause(error: BaseException) -> str:
     return lines[0].strip() if lines else type(error).__name__
 
 
-def _one_line(reason: str | None) -> str | None:
+def failure_line(reason: str | None) -> str | None:
     """The first line of a failure reason, at most 500 characters, passwords masked."""
     if not reason:
         return None
