@@ -66,7 +66,7 @@ class Dialect:
         """The FROM item for reading ``fields`` of ``event_history`` rows through :meth:`field`.
 
         DuckDB parses each payload once into a struct (``from_json``): extracting fields one by
-        one with ``->>`` re-parses the JSON text per field, about 5x slower on wide views.
+        one with ``->>`` re-parses the JSON text per field, much slower on wide views.
         """
         if self.name != "duckdb":
             return f"event_history {alias}"

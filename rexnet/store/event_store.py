@@ -41,19 +41,19 @@ from rexnet.store.writer import RunWriter, commit_rows
 _BIGINT = 2**63
 _FULL_COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
 #: an SQL text expression as bytes (``{}``): the driver then skips building a str that the JSON
-#: parser would re-encode (about 1.8x faster reads on SQLite)
+#: parser would re-encode (measurably faster reads on SQLite)
 _AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
 _LEAN_COLUMNS = {
     name: f"seq, t_ms, type, version, {expr.format('payload')}"  # lean rows: no run id, no hash
     for name, expr in _AS_BYTES.items()
 }
 
-#: Default seqs per query of the row reads. Short chunks stay in the CPU's caches: on SQLite the
-#: chain check of the default day ran 16% faster in chunks of 2,000 than of 20,000. A query costs
-#: a round trip on PostgreSQL, so chunks there are longer.
+#: Default seqs per query of the row reads. Short chunks stay in the CPU's caches (the chain check
+#: on SQLite is faster in chunks of 2,000 than of 20,000). A query costs a round trip on
+#: PostgreSQL, so chunks there are longer.
 _ROW_CHUNK = {"sqlite": 2_000, "postgresql": 10_000}
 #: Default events per chunk of :meth:`EventStore.read_coded`, where every event of a chunk is alive
-#: at once as parsed objects: on SQLite folds ran 15% faster in chunks of 1,000 than of 4,000
+#: at once as parsed objects: on SQLite folds are faster in chunks of 1,000 than of 4,000
 #: (above all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
 #: fault for every page it touches).
 _CODED_CHUNK = {"sqlite": 1_000, "postgresql": 4_000}
@@ -306,7 +306,7 @@ class EventStore:
         Why columns: fetching a row costs more than folding it (on SQLite the driver releases the
         GIL and SQLite takes its mutex for every row, and every column becomes a Python object).
         Here the database concatenates each column of a chunk into one JSON array, which is
-        fetched and parsed in one call each: about half the cost of the row-by-row read.
+        fetched and parsed in one call each, far cheaper than the row-by-row read.
 
         The payload array is the stored payload texts joined by commas, so it parses to exactly
         one element per row as long as every payload is a JSON value (an empty or broken payload

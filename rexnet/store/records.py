@@ -96,10 +96,6 @@ class RunInfo:
     #: why a ``failed`` run failed (one line), else None
     failure: str | None = None
 
-    @property
-    def head_hash_hex(self) -> str:
-        return self.head_hash.hex()
-
     def identity(self) -> dict[str, Any]:
         """What names the run and where its history stands: the row of ``rexnet runs`` (and the
         head of ``rexnet replay``'s summary)."""
