@@ -1,0 +1,124 @@
+"""RexNet's use cases: run, ingest, verify, fork, resume, audit, and the book and accounts views.
+
+Thin on purpose: each validates its arguments through the modules that own the rules, calls the
+code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.recording`, :mod:`rexnet.ingest`)
+and returns a typed result. Bad input raises :class:`rexnet.errors.InputError` (the CLI turns it
+into one line and exit 2); nothing is written before every input is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rexnet.app.results import ForkResult, RunSummary, VerifyResult, summary_of
+from rexnet.replay.audit import AuditResult
+from rexnet.store.recorder import LedgerReader, Recorder
+from rexnet.store.records import RunInfo
+
+Progress = Callable[[int, int], None]
+
+
+def run(
+    store: Recorder,
+    scenario: Any = None,
+    *,
+    seed: int | None = None,
+    units: int | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Simulate ``scenario`` (a :class:`~rexnet.sim.scenario.Scenario`, a built-in name or a TOML
+    path; ``None``: the default scenario) into a new run (``rexnet run``)."""
+    from rexnet.replay.simulate import run_scenario, with_overrides
+    from rexnet.sim.scenario import Scenario, load_scenario
+
+    chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    chosen = with_overrides(chosen, seed=seed, units=units)
+    return summary_of(run_scenario(store, chosen, name=name, progress=progress))
+
+
+def ingest(
+    store: Recorder, commands: str | Path, *, market: str | Path | None = None, name: str | None = None
+) -> RunSummary:
+    """Run an external JSONL command stream through the exchange into a new run (``rexnet
+    ingest``); the whole file is validated before anything is written."""
+    from rexnet.ingest import load_market, parse_commands
+    from rexnet.recording import record_commands
+    from rexnet.replay.command_record import ingest_record
+
+    spec, _ = load_market(market)
+    parsed = parse_commands(commands, spec)
+    # the parsed stream goes into the record so that verify and resume can re-execute the run
+    scenario = ingest_record(str(commands), parsed.commands, parsed.lines)
+    raw = record_commands(store, parsed.commands, spec=spec, name=name, scenario=scenario)
+    return RunSummary(raw["run_id"], name, raw["events"], raw["head_hash"])
+
+
+def verify(store: LedgerReader, run: RunInfo) -> VerifyResult:
+    """Re-execute ``run`` and compare it with its stored history (``Divergence`` on a mismatch)."""
+    from rexnet.replay.operations import verify_run
+
+    raw = verify_run(store, run)
+    return VerifyResult(raw["run_id"], raw["verified"], raw["head_hash"], raw["complete"])
+
+
+def fork(
+    store: Recorder,
+    parent: RunInfo,
+    *,
+    at_seq: int | None = None,
+    at_time: float | None = None,
+    sets: Sequence[str] = (),
+    shock_file: str | None = None,
+    name: str | None = None,
+) -> ForkResult:
+    """Fork ``parent`` at a seq or a time (one of them) with changed values and shocks."""
+    from rexnet.replay.operations import fork_run
+
+    raw = fork_run(store, parent, at_seq=at_seq, at_time=at_time, sets=sets, shock_file=shock_file, name=name)
+    base = summary_of({k: v for k, v in raw.items() if k not in ("parent", "fork_seq", "fork_t")})
+    return ForkResult(
+        base.run_id,
+        base.name,
+        base.events,
+        base.head_hash,
+        base.stats,
+        parent=raw["parent"],
+        fork_seq=raw["fork_seq"],
+        fork_t=raw["fork_t"],
+    )
+
+
+def resume(store: Recorder, run: RunInfo) -> RunSummary:
+    """Continue a run cut short to its end (``stats["resumed"]`` is False when it was complete)."""
+    from rexnet.replay.operations import resume_run
+
+    return summary_of(resume_run(store, run))
+
+
+def audit(store: LedgerReader, run: RunInfo, *, limit: int = 10) -> AuditResult:
+    """The chain, replay and settlement audit of ``run`` (forged history is named, not raised)."""
+    from rexnet.replay.audit import audit_run
+
+    return audit_run(store, run, limit=limit)
+
+
+def book(
+    store: LedgerReader, run: RunInfo, unit: int, *, at_seq: int | None = None, at_time: float | None = None
+) -> dict[str, Any]:
+    """Depth of one unit's book in display units, best level first, as of a seq or a time."""
+    from rexnet.replay.projection import book_view, engine_as_of
+
+    return book_view(engine_as_of(store, run, at_seq=at_seq, at_time=at_time), unit)
+
+
+def accounts(
+    store: LedgerReader, run: RunInfo, *, at_seq: int | None = None, at_time: float | None = None
+) -> list[dict[str, Any]]:
+    """Cash, positions, reservations and penalties per participant, as of a seq or a time."""
+    from rexnet.replay.accounts import Accounts
+    from rexnet.replay.projection import fold, run_spec
+
+    return fold(store, run, Accounts(), at_seq=at_seq, at_time=at_time).rows(run_spec(run))
