@@ -1,4 +1,4 @@
-"""RexNet's use cases: run, ingest, verify, fork, resume, audit, and the book and accounts views.
+"""RexNet's use cases: run, ingest, verify, fork, resume, audit, digest, experiment, book, accounts.
 
 Thin on purpose: each validates its arguments through the modules that own the rules, calls the
 code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.recording`, :mod:`rexnet.ingest`)
@@ -122,3 +122,23 @@ def accounts(
     from rexnet.replay.projection import fold, run_spec
 
     return fold(store, run, Accounts(), at_seq=at_seq, at_time=at_time).rows(run_spec(run))
+
+
+def digest(store: LedgerReader, run: RunInfo, *, key_path: str | None) -> Any:
+    """A signed (or MACed) :class:`~rexnet.replay.digest.Digest` of ``run``'s head, after checking
+    its chain (``CheckFailed`` on a broken one); ``key_path`` as ``--key`` (``None``: the default)."""
+    from rexnet.replay.digest import load_key, make_digest
+
+    return make_digest(store, run, load_key(key_path))
+
+
+def experiment(
+    db_url: str, spec_ref: str, *, out: Path, scale: Any = "small", seeds: int | None = None
+) -> Any:
+    """Run (or finish) an experiment (name or TOML path) into the ledger at ``db_url``; its
+    :class:`~rexnet.experiment.runner.Result` (metrics by treatment, written under ``out``)."""
+    from rexnet.experiment.runner import run_experiment
+    from rexnet.experiment.spec import load_experiment
+
+    spec, folder = load_experiment(spec_ref)
+    return run_experiment(db_url, spec, scale=scale, seeds=seeds, folder=folder, out=out)

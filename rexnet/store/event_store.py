@@ -34,11 +34,10 @@ from rexnet.store.engine import (
     translated,
 )
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
-from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
+from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, check_fork_seq, check_new_run, scales
 from rexnet.store.schema import RUN_STATUSES, runs
 from rexnet.store.writer import RunWriter, commit_rows
 
-_BIGINT = 2**63
 _FULL_COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
 #: an SQL text expression as bytes (``{}``): the driver then skips building a str that the JSON
 #: parser would re-encode (measurably faster reads on SQLite)
@@ -131,17 +130,11 @@ class EventStore:
             IntegrityError: the name is taken.
             ValueError: inconsistent fork arguments or a seed outside 64-bit range.
         """
-        if (parent_run_id is None) != (fork_seq is None):
-            raise ValueError("parent_run_id and fork_seq go together")
-        if not -_BIGINT <= seed < _BIGINT:
-            raise ValueError(f"seed {seed} does not fit in 64 bits")
+        check_new_run(parent_run_id, fork_seq, seed)
         head_seq, head_hash = -1, GENESIS
         if parent_run_id is not None and fork_seq is not None:
             parent = self._run_by_id(parent_run_id)
-            if not -1 <= fork_seq <= parent.head_seq:
-                raise ValueError(
-                    f"fork_seq {fork_seq} is outside run {parent_run_id} (head {parent.head_seq})"
-                )
+            check_fork_seq(parent, fork_seq)
             head_seq, head_hash = fork_seq, self._hash_at(parent, fork_seq)
         run_id = uuid.uuid4().hex[:12]
         values = {

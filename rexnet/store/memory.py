@@ -20,11 +20,9 @@ import orjson
 from rexnet.domain.codec import GENESIS, first_bad_seq
 from rexnet.errors import ConcurrencyError, IntegrityError, RunNotFound
 from rexnet.store.event_store import failure_line
-from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
+from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, check_fork_seq, check_new_run, scales
 from rexnet.store.schema import RUN_STATUSES
 from rexnet.store.writer import RunWriter
-
-_BIGINT = 1 << 63
 
 
 class MemoryStore:
@@ -63,19 +61,13 @@ class MemoryStore:
         parent_run_id: str | None = None,
         fork_seq: int | None = None,
     ) -> RunInfo:
-        if (parent_run_id is None) != (fork_seq is None):
-            raise ValueError("parent_run_id and fork_seq go together")
-        if not -_BIGINT <= seed < _BIGINT:
-            raise ValueError(f"seed {seed} does not fit in 64 bits")
+        check_new_run(parent_run_id, fork_seq, seed)
         if name is not None and any(r.name == name for r in self._runs.values()):
             raise IntegrityError(f"a run named {name!r} already exists")
         head_seq, head_hash = -1, GENESIS
         if parent_run_id is not None and fork_seq is not None:
             parent = self._by_id(parent_run_id)
-            if not -1 <= fork_seq <= parent.head_seq:
-                raise ValueError(
-                    f"fork_seq {fork_seq} is outside run {parent_run_id} (head {parent.head_seq})"
-                )
+            check_fork_seq(parent, fork_seq)
             head_seq, head_hash = fork_seq, self._hash_at(parent, fork_seq)
         info = RunInfo(
             run_id=uuid.uuid4().hex[:12],

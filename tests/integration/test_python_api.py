@@ -58,3 +58,19 @@ def test_import_rexnet_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert "Ledger" in rexnet.__all__ and rexnet.Ledger.__doc__
+
+
+def test_digest_use_case_anchors_the_head(tmp_path):
+    from rexnet.app import use_cases
+    from rexnet.replay.digest import new_key
+
+    key = str(tmp_path / "k.hex")
+    new_key(key)
+    with rexnet.Ledger("memory://") as ledger:
+        summary = ledger.run("default", seed=5, units=1)
+        digest = use_cases.digest(ledger.store, ledger.get(summary.run_id), key_path=key)
+    assert (digest.run_id, digest.events, digest.head_hash) == (
+        summary.run_id,
+        summary.events,
+        summary.head_hash,
+    )
