@@ -3,7 +3,8 @@
 :class:`rexnet.exchange._fast.FastExchange` must emit exactly the events of the plain reference
 :class:`rexnet.exchange.Exchange` and end in the same state, and the append loop of
 :mod:`rexnet.domain._codec_fast` must give exactly the rows (payload bytes and chain hashes) of
-:func:`rexnet.domain.codec.chain_rows`. Both run in either build (pure or compiled), so the CI
+:func:`rexnet.domain.codec.chain_rows`, and the replay's decoder (:mod:`rexnet.replay.decode`)
+must read back the events :func:`rexnet.domain.codec.decode` reads. Both run in either build (pure or compiled), so the CI
 runs of both builds hold each path to the reference.
 """
 
@@ -20,6 +21,7 @@ from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Sh
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import EXCHANGE_CLASS, Exchange, new_exchange
 from rexnet.exchange._fast import FastExchange
+from rexnet.replay.decode import decode_fast
 
 LOT = MarketSpec().lot_units
 UNIT_MS = 60_000
@@ -107,6 +109,9 @@ def test_fast_exchange_emits_the_reference_events(spec, stream):
     codec.chain_rows(rows_ref, iter(real), -1, codec.GENESIS, len(real))
     _codec_fast.chain_rows(rows_fast, iter(real), -1, codec.GENESIS, len(real))
     assert rows_fast == rows_ref
+    # and the replay's fast decoder gives back exactly the events the reference codec does
+    for (_, t, kind, version, payload, _), event in zip(rows_ref, real, strict=True):
+        assert decode_fast(kind, version, t, payload.encode()) == codec.decode(kind, version, t, payload) == event
 
 
 def test_the_build_picks_one_exchange_class_and_folds_agree():
