@@ -16,27 +16,15 @@ editing a compiled module rebuild (``pip install -e .``) or reinstall with ``REX
 from __future__ import annotations
 
 import os
+import runpy
 
 from setuptools import setup
 
-#: The modules compiled by mypyc: the exchange's decide/apply hot path and the event encoder of
-#: the append loop. Keep the list short: each module must type-check cleanly under mypy, and
-#: native classes cannot be monkeypatched or subclassed from interpreted code.
-COMPILED = [
-    "rexnet/exchange/book.py",
-    "rexnet/exchange/state.py",
-    "rexnet/exchange/matching.py",
-    "rexnet/exchange/auction.py",
-    "rexnet/exchange/decision.py",
-    "rexnet/exchange/exchange.py",
-    "rexnet/domain/codec.py",
-    "rexnet/settlement/floor_rule.py",
-    "rexnet/settlement/settlement.py",
-    "rexnet/engine.py",
-    "rexnet/replay/decode.py",
-    "rexnet/replay/accounts.py",
-    "rexnet/replay/stats.py",
-]
+#: The modules compiled by mypyc: the one list, kept in ``rexnet/_compiled.py`` (read here as a
+#: plain file, so the build does not import the package).
+COMPILED = list(
+    runpy.run_path(os.path.join(os.path.dirname(__file__) or ".", "rexnet", "_compiled.py"))["COMPILED"]
+)
 
 
 def _ext_modules() -> list:

@@ -3,7 +3,8 @@
 One seeded stream of mixed operations in ONE delivery unit (limit orders near a drifting mid,
 some of them marketable; cancels of random live orders; market orders) is run through
 
-(a) ``rexnet.exchange.Exchange.handle`` -- validating, deciding events, applying them;
+(a) ``handle`` of the build's exchange (``rexnet.exchange.new_exchange``) -- validating, deciding
+    events, applying them;
 (b) ``limit_order_book.LimitOrderBook`` -- C++ behind a ctypes binding (no events, no checks);
 (c) ``orderbook.OrderBook`` (PyPI ``akhil4n-orderbook``) -- pure Python, sortedcontainers.
 
@@ -35,7 +36,7 @@ import time
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket
 from rexnet.domain.events import OrderAccepted, OrderCancelled, TradeExecuted
 from rexnet.domain.market import MarketSpec
-from rexnet.exchange import Exchange
+from rexnet.exchange import new_exchange
 
 UNIT = 8  # open from t=0 until its gate at 7200 s: no clock happening during the stream
 SPEC = MarketSpec(self_trade="allow")
@@ -45,7 +46,7 @@ LOT = SPEC.lot_units
 def make_stream(n_ops: int, seed: int) -> list[tuple]:
     """``[("limit", oid, side, price, qty) | ("market", oid, side, qty) | ("cancel", oid), ...]``."""
     rng = random.Random(seed)
-    ex = Exchange(SPEC)
+    ex = new_exchange(SPEC)
     ex.advance(0)
     live: dict[int, None] = {}  # insertion-ordered set of resting order ids
     live_list: list[int] = []  # sampled lazily (stale ids skipped)
@@ -104,7 +105,7 @@ def run_rexnet(ops: list[tuple]):
             cmds.append(PlaceMarket(i, f"a{oid % 100}", str(oid), side, UNIT, qty))
         else:
             cmds.append(Cancel(i, f"agent{op[1]}", str(op[1])))
-    ex = Exchange(SPEC)
+    ex = new_exchange(SPEC)
     ex.advance(0)
     handle = ex.handle
 

@@ -94,22 +94,26 @@ def step_pg_read(url: str, run: str) -> dict[str, Any]:
     import duckdb
     import psycopg
 
-    from rexnet.analytics import engine
+    from rexnet.analytics import duckdb_session
     from rexnet.store import open_store
 
     with open_store(url) as store:
         db = store.engine.url
     select = f"SELECT run_id, seq, t_ms, type, version, payload, hash FROM event_log WHERE run_id = '{run}'"
     con = duckdb.connect()
-    con.execute(f"LOAD '{engine.extension_path('postgresql')}'")
-    con.execute(f"ATTACH '{engine._libpq_url(db, None)}' AS src (TYPE postgres, READ_ONLY)")
+    con.execute(f"LOAD '{duckdb_session.extension_path('postgresql')}'")
+    con.execute(f"ATTACH '{duckdb_session._libpq_url(db, None)}' AS src (TYPE postgres, READ_ONLY)")
     start = time.perf_counter()
     con.execute(f"CREATE TABLE a AS SELECT * FROM postgres_query('src', $${select}$$)")
     scanner = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "rows.csv")
         start = time.perf_counter()
-        with psycopg.connect(engine._libpq_url(db, None)) as pg, pg.cursor() as cur, path.open("wb") as out:
+        with (
+            psycopg.connect(duckdb_session._libpq_url(db, None)) as pg,
+            pg.cursor() as cur,
+            path.open("wb") as out,
+        ):
             with cur.copy(
                 f"COPY ({select.replace('hash FROM', 'encode(hash, $$hex$$) FROM')}) TO STDOUT (FORMAT csv)"
             ) as copy:

@@ -31,7 +31,8 @@ times more (warm: best and median), with the server process's CPU time during th
 that includes whatever the server does in the background meanwhile). The order is the one a user
 would take (runs, overview, trail, fork, SQL, book); the book replay comes last because its
 snapshots are taken by a background thread that the overview starts, which shares the server's
-interpreter (and its CPU figure) with every page opened after it. The audit page is not timed: it re-executes the run, on purpose.
+interpreter (and its CPU figure) with every page opened after it. The audit page is not timed:
+it re-executes the run, on purpose.
 
 Figures on a shared machine are noisy: run it twice and compare. Not a test: it prints figures.
 """

@@ -18,7 +18,7 @@ from typing import Any, Final
 from rexnet.domain.commands import Realize, Reason, RefuseAtEdge
 from rexnet.domain.events import SYSTEM_AGENT, OrderAccepted, OrderRejected, Realized
 from rexnet.domain.market import MarketSpec
-from rexnet.exchange import Exchange
+from rexnet.exchange import Exchange, new_exchange
 from rexnet.settlement import Settlement
 
 # (Final: compiled, C statics instead of a lookup in the module's dict at every event)
@@ -35,7 +35,7 @@ class MarketEngine:
         if spec is None:
             spec = MarketSpec()
         self.spec = spec
-        self.exchange = Exchange(spec)
+        self.exchange: Exchange = new_exchange(spec)
         self.settlement = Settlement(spec)
         self.now_ms = 0
         #: highest unit that saw an order or a realization: the run must go on until it is settled

@@ -45,7 +45,7 @@ from rexnet.domain.limits import (
     name_problem,
 )
 from rexnet.domain.market import MarketConfig, MarketSpec, to_grid
-from rexnet.domain.strict import error_message, kind_of
+from rexnet.domain.strict import error_message, first_problem, kind_of
 from rexnet.errors import InputError, LineError
 
 MS = Decimal("0.001")
@@ -430,9 +430,7 @@ def load_market(path: str | Path | None) -> tuple[MarketSpec, dict[str, Any]]:
     try:
         spec = MarketConfig.model_validate(data).to_spec()
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        what = "unknown key" if err["type"] == "extra_forbidden" else error_message(err)
+        where, what = first_problem(exc)
         raise InputError(f"{name}: {_clip(where)}: {what}") from None
     except ValueError as exc:
         raise InputError(f"{name}: {exc}") from None

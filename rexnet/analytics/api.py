@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from rexnet.analytics import engine
+from rexnet.analytics import duckdb_session
 from rexnet.analytics.catalogue import RUN_VIEWS, quote
 from rexnet.analytics.errors import AnalyticsError, QueryError
 from rexnet.analytics.guard import check_read_only
@@ -91,7 +91,7 @@ class Analytics:
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
         for con in self._sessions.values():
-            engine.close(con)
+            duckdb_session.close(con)
         self._sessions.clear()
         self.store.close()
 
@@ -120,10 +120,10 @@ class Analytics:
             from rexnet.analytics.mirror import MirrorUnavailable
 
             try:
-                return engine.connect(self.url, runs=runs, locked=locked, mirror=mirror)
+                return duckdb_session.connect(self.url, runs=runs, locked=locked, mirror=mirror)
             except (AnalyticsError, MirrorUnavailable) as error:  # e.g. locked by a refresh meanwhile
                 self._mirror_unavailable(str(error).removeprefix("cannot open the ledger in DuckDB: "))
-        return engine.connect(self.url, runs=runs, locked=locked)
+        return duckdb_session.connect(self.url, runs=runs, locked=locked)
 
     # -- queries -----------------------------------------------------------------------------------
     def rows(
@@ -145,9 +145,9 @@ class Analytics:
         result: tuple[list[str], list[tuple[Any, ...]]] = ([], [])
         try:
             for statement in statements:
-                result = engine.fetch(con, statement, params)
+                result = duckdb_session.fetch(con, statement, params)
         except duckdb.Error as error:
-            raise QueryError(engine.scrub(engine.first_line(error), self.url)) from None
+            raise QueryError(duckdb_session.scrub(duckdb_session.first_line(error), self.url)) from None
         return result
 
     def query(
@@ -199,9 +199,11 @@ class Analytics:
                 )
                 written.append(path)
         except duckdb.Error as error:
-            raise AnalyticsError(f"export of run {info.run_id} failed: {engine.first_line(error)}") from None
+            raise AnalyticsError(
+                f"export of run {info.run_id} failed: {duckdb_session.first_line(error)}"
+            ) from None
         finally:
-            engine.close(con)
+            duckdb_session.close(con)
         return written
 
 

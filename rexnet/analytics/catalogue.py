@@ -13,7 +13,7 @@ One definition serves three engines:
 * ``postgresql``: created in the ledger by migration ``0003`` for ``psql`` users (``jsonb``,
   exact ``numeric`` scaling, then ``double precision``).
 * ``duckdb``: the same views over the attached ledger's tables (``ledger.event_log``...),
-  created in DuckDB's in-memory catalogue by :mod:`rexnet.analytics.engine`, optionally restricted
+  created in DuckDB's in-memory catalogue by :mod:`rexnet.analytics.duckdb_session`, optionally restricted
   to a set of runs (``rexnet sql --run``). DuckDB parses the JSON payloads itself, once per row
   (``from_json`` into a struct, the one spelling that differs from ``sqlite``), in parallel,
   instead of asking SQLite or PostgreSQL to do it row by row. A test checks that the SQLite
@@ -66,7 +66,7 @@ class Dialect:
         """The FROM item for reading ``fields`` of ``event_history`` rows through :meth:`field`.
 
         DuckDB parses each payload once into a struct (``from_json``): extracting fields one by
-        one with ``->>`` re-parses the JSON text per field, about 5x slower on wide views.
+        one with ``->>`` re-parses the JSON text per field, much slower on wide views.
         """
         if self.name != "duckdb":
             return f"event_history {alias}"

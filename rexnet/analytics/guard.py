@@ -30,7 +30,7 @@ walk fails closed: a node kind it does not know refuses the query.
 
 The session is the second line of defence (READ_ONLY attach, external access disabled,
 replacement scans off, configuration locked; a PostgreSQL password never enters DuckDB): see
-:mod:`rexnet.analytics.engine`.
+:mod:`rexnet.analytics.duckdb_session`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from typing import Any
 import duckdb
 
 from rexnet.analytics.catalogue import VIEWS
-from rexnet.analytics.engine import SESSION_TABLES, first_line
+from rexnet.analytics.duckdb_session import SESSION_TABLES, first_line
 from rexnet.analytics.errors import QueryError, ReadOnlyViolation
 
 #: Table functions a query may call: generators over values, never over files or catalogs.
@@ -74,7 +74,7 @@ REFUSED_FUNCTIONS = frozenset(
     }
 )
 
-#: Macros RexNet creates in every session (:data:`rexnet.analytics.engine.AGENT_TYPE_MACRO`).
+#: Macros RexNet creates in every session (:data:`rexnet.analytics.duckdb_session.AGENT_TYPE_MACRO`).
 SESSION_MACROS = frozenset({"agent_type"})
 
 #: Store tables a query may read as ``ledger.NAME``: the ones the catalogue views are built on.

@@ -207,7 +207,7 @@ def refresh(
         MirrorMismatch: the ledger's hash at a mirrored seq is not the mirrored one (exit 1).
         MirrorUnavailable: the file cannot be written (read-only folder, full disk, locked).
     """
-    from rexnet.analytics import engine
+    from rexnet.analytics import duckdb_session
 
     start = time.perf_counter()
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -220,7 +220,7 @@ def refresh(
     summary = RefreshSummary()
     try:
         con.execute("SET enable_progress_bar = false")  # not on stdout: the CLI's output
-        con.execute(f"LOAD {quote(str(engine.extension_path(url.get_backend_name())))}")
+        con.execute(f"LOAD {quote(str(duckdb_session.extension_path(url.get_backend_name())))}")
         source = _Source(con, url)
         fields = decoded_fields()
         _ensure_schema(con, fields)
@@ -257,7 +257,7 @@ def refresh(
                 summary.copied[run] = current.rows - (state[run].rows if run in state else 0)
     except duckdb.Error as error:
         _rollback(con)
-        message = engine.first_line(error).replace(str(path), "<mirror>")
+        message = duckdb_session.first_line(error).replace(str(path), "<mirror>")
         if url.password:
             message = message.replace(str(url.password), "***")
         raise MirrorUnavailable(message) from None
@@ -265,7 +265,7 @@ def refresh(
         _rollback(con)
         raise
     finally:
-        engine.close(con)
+        duckdb_session.close(con)
     try:
         _seal_path(path).write_text(json.dumps(_file_state(path)))
     except OSError:
@@ -421,18 +421,20 @@ class _Source:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, url: sa.URL) -> None:
-        from rexnet.analytics import engine
+        from rexnet.analytics import duckdb_session
 
         self.con = con
         self.pg = url.get_backend_name() != "sqlite"
         if self.pg:
             # the password reaches libpq through the engine's private passfile, never the ATTACH
-            passfile = engine._passfile(url)
+            passfile = duckdb_session._passfile(url)
             if passfile is not None:
-                engine._on_close(con, engine._remove, passfile)
-            con.execute(f"ATTACH {quote(engine._libpq_url(url, passfile))} AS src (TYPE postgres, READ_ONLY)")
+                duckdb_session._on_close(con, duckdb_session._remove, passfile)
+            con.execute(
+                f"ATTACH {quote(duckdb_session._libpq_url(url, passfile))} AS src (TYPE postgres, READ_ONLY)"
+            )
             row = con.execute("SELECT * FROM postgres_query('src', 'SELECT current_schema()')").fetchone()
-            self.runs = "src." + engine._ident(row[0] if row else "public") + ".runs"
+            self.runs = "src." + duckdb_session._ident(row[0] if row else "public") + ".runs"
         else:
             con.execute(f"ATTACH {quote(str(url.database))} AS src (TYPE sqlite, READ_ONLY)")
             self.runs = "src.runs"

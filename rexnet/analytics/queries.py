@@ -2,7 +2,7 @@
 
 Most are SQL over the catalogue views with ``$run`` (the run id) and typed parameters; two
 (``spread_over_time``, ``depth_at``) replay the run's full history through the live engine's own
-``apply`` (:mod:`rexnet.analytics.book`), which reconstructs the order books exactly.
+``apply`` (:mod:`rexnet.analytics.book_history`), which reconstructs the order books exactly.
 
 Conventions: quantities are kW (a reservation or realization is an average power over a unit),
 ``*_kwh`` columns are energies (kW x unit hours), money is currency, prices currency/MWh. The
@@ -140,13 +140,13 @@ ORDER BY u.unit
 
 
 def _spread(ax: Any, run: Any, params: dict[str, Any]) -> Rows:
-    from rexnet.analytics.book import spread_over_time
+    from rexnet.analytics.book_history import spread_over_time
 
     return spread_over_time(ax, run, unit=params.get("unit"))
 
 
 def _depth(ax: Any, run: Any, params: dict[str, Any]) -> Rows:
-    from rexnet.analytics.book import depth_at
+    from rexnet.analytics.book_history import depth_at
 
     return depth_at(ax, run, time=params.get("time"), unit=params.get("unit"))
 
@@ -244,7 +244,7 @@ def run_named(ax: Any, name: str, run: Any, raw: dict[str, Any]) -> Rows:
     """Run named query ``name`` for ``run`` (a RunInfo) through the :class:`Analytics` ``ax``."""
     import duckdb
 
-    from rexnet.analytics.engine import fetch, first_line
+    from rexnet.analytics.duckdb_session import fetch, first_line
 
     query = get(name)
     params = coerce_params(query, raw)

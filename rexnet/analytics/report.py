@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rexnet.analytics.book import middle_time
+from rexnet.analytics.book_history import middle_time
 
 Progress = Callable[[str], None]
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import click
 
+from rexnet.app import use_cases
 from rexnet.cli import cli
 from rexnet.cli.output import format_option, print_json, print_rows
 from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME, UNIT
-from rexnet.ingest import load_market
-from rexnet.ingest_stream import stage
-from rexnet.recording import record_commands
-from rexnet.replay.projection import book_view, engine_as_of, run_spec, state_as_of
 
 _AT = click.option("--at", "at_seq", type=SEQ, default=None, help="State after the event with this seq.")
 _TIME = click.option(
@@ -36,18 +33,7 @@ _TIME = click.option(
 @click.pass_obj
 def ingest(state, commands: str, market_file: str | None, name: str | None, fmt: str) -> None:
     """Run an external JSONL command stream (``-``: standard input) through the exchange into a new run."""
-    spec, market = load_market(market_file)
-    # pass 1: the whole stream is validated (and staged as journal chunks) before anything is
-    # written; pass 2 stores the journal with the new run and executes it
-    with stage(commands, spec) as staged:
-        summary = record_commands(
-            state.store,
-            staged.commands(),
-            spec=spec,
-            name=name,
-            scenario=staged.record,
-            journal=staged.chunks(),
-        )
+    summary = use_cases.ingest(state.store, commands, market=market_file, name=name).as_dict()
     if fmt == "json":
         print_json(summary)
     else:
@@ -64,7 +50,7 @@ def ingest(state, commands: str, market_file: str | None, name: str | None, fmt:
 def book(state, run_ref: str, unit: int, at_seq: int | None, at_time: float | None, fmt: str) -> None:
     """Depth of one unit's order book by price level, best first (as of --at / --time)."""
     run = state.run(run_ref)
-    view = book_view(engine_as_of(state.store, run, at_seq=at_seq, at_time=at_time), unit)
+    view = use_cases.book(state.store, run, unit, at_seq=at_seq, at_time=at_time)
     if fmt == "json":
         print_json(view)
         return
@@ -83,5 +69,5 @@ def book(state, run_ref: str, unit: int, at_seq: int | None, at_time: float | No
 def accounts(state, run_ref: str, at_seq: int | None, at_time: float | None, fmt: str) -> None:
     """Cash, positions, reservations and penalties per participant (as of --at / --time)."""
     run = state.run(run_ref)
-    rows = state_as_of(state.store, run, at_seq=at_seq, at_time=at_time)[1].rows(run_spec(run))
+    rows = use_cases.accounts(state.store, run, at_seq=at_seq, at_time=at_time)
     print_rows(rows, fmt if fmt == "json" else "table")

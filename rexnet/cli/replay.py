@@ -89,12 +89,12 @@ def fork(
     fmt: str,
 ) -> None:
     """Re-simulate RUN to a point (checked against its log) and continue it, changed, as a new run."""
-    from rexnet.replay.operations import fork_run
+    from rexnet.app import use_cases
 
     parent = state.run(run_ref)
-    summary = fork_run(
+    summary = use_cases.fork(
         state.store, parent, at_seq=at_seq, at_time=at_time, sets=list(sets), shock_file=shock_file, name=name
-    )
+    ).as_dict()
     if fmt == "json":
         print_json(summary)
         return
@@ -114,10 +114,10 @@ def resume(state, run_ref: str, fmt: str) -> None:
 
     The result equals an uninterrupted run. A completed run is left alone (message, exit 0).
     """
-    from rexnet.replay.operations import resume_run
+    from rexnet.app import use_cases
 
     run = state.run(run_ref)
-    summary = resume_run(state.store, run)
+    summary = use_cases.resume(state.store, run).as_dict()
     if fmt == "json":
         print_json(summary)
         return

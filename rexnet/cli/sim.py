@@ -20,7 +20,8 @@ from rexnet.cli.params import RUN_NAME, SEED, UNITS
 @click.pass_obj
 def run(state, scenario: str | None, seed: int | None, units: int | None, name: str | None, fmt: str) -> None:
     """Simulate SCENARIO (a TOML file or a built-in name; default: the default scenario)."""
-    from rexnet.replay.simulate import run_scenario, with_overrides
+    from rexnet.app import use_cases
+    from rexnet.replay.simulate import with_overrides
     from rexnet.sim.scenario import load_scenario
 
     chosen = with_overrides(load_scenario(scenario), seed=seed, units=units)
@@ -34,7 +35,7 @@ def run(state, scenario: str | None, seed: int | None, units: int | None, name: 
             bar.update(done - last[0])
             last[0] = done
 
-        summary = run_scenario(store, chosen, name=name, progress=progress)
+        summary = use_cases.run(store, chosen, name=name, progress=progress).as_dict()
     if fmt == "json":
         print_json(summary)
         return

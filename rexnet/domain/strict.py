@@ -112,3 +112,12 @@ def error_message(err: Any) -> str:
     """The one-line text of one pydantic error (``exc.errors()[i]``), without the key's name."""
     msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     return _DECIMAL_REPR.sub(r"\1", msg)  # (pydantic writes decimal bounds as their repr)
+
+
+def first_problem(exc: Any, *, unknown: str = "unknown key") -> tuple[str, str]:
+    """``(where, what)`` of the first error of a pydantic ``ValidationError``: the dotted location
+    of the bad key (empty at the top level) and its one-line message, ``unknown`` for a key the
+    model does not take. The one formatter the edges build their one-line messages from."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return where, unknown if err["type"] == "extra_forbidden" else error_message(err)

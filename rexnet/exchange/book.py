@@ -141,6 +141,18 @@ class Book:
         px = self.ask_px
         return -px[-1] if px else None
 
+    def crosses(self, side: str, price: int) -> bool:
+        """Whether a limit order of ``side`` at ``price`` meets the opposite side's best price.
+
+        The one crossing test: deciding (does a new order match?) and applying (does the incoming
+        order rest yet?) both ask it.
+        """
+        if side == BUY:
+            keys = self.ask_px
+            return len(keys) > 0 and -keys[-1] <= price
+        keys = self.bid_px
+        return len(keys) > 0 and keys[-1] >= price
+
     def bid_levels(self) -> Iterator[Level]:
         """Bid levels, best (highest) first."""
         bids = self.bids

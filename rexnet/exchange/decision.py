@@ -13,7 +13,7 @@ from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Re
 from rexnet.domain.events import OrderAccepted, OrderCancelled, OrderRejected, OrderShrunk
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import RexnetError
-from rexnet.exchange.book import Book, RestingOrder
+from rexnet.exchange.book import RestingOrder
 from rexnet.exchange.matching import fillable, match
 from rexnet.exchange.state import ExchangeState, seats
 
@@ -23,12 +23,7 @@ AUCTION_PHASE = Reason.AUCTION_PHASE.value
 
 # value -> the plain str recorded in events (commands may carry the Side / TimeInForce StrEnums)
 _SIDES: Final = {"buy": "buy", "sell": "sell"}
-#: builds a NamedTuple without its Python-level ``__new__`` (hot path)
-_new: Final[Any] = tuple.__new__
-# The event classes of the hot path as Final names: compiled, they load from a C static instead
-# of a module-dict lookup.
-_ACCEPTED: Final = OrderAccepted
-_CANCELLED: Final = OrderCancelled
+_TIFS: Final = {"gtc": "gtc", "ioc": "ioc", "fok": "fok"}
 
 Event = Any
 
@@ -76,94 +71,57 @@ class CommandDecider:
         return None
 
     def _decide_limit(self, cmd: PlaceLimit) -> list[Event]:
-        # The fields that only travel into events stay the command's own objects (see fields_of).
-        agent: str
-        ref: str
-        side: str
-        tif: str
-        t, agent, ref, side, unit, price, qty, tif = fields_of(cmd)
-        p: int = price  # (compiled: a TypeError here for a non-int, as the typed fields raise)
-        q: int = qty
-        if _boxed_subclass(t, unit, price, qty):  # (a call: an inline ``type(x) is int`` would
-            # narrow x to int for mypyc, which would then unbox it and box it again in each event)
-            plain = PlaceLimit(_int(t), agent, ref, side, _int(unit), _int(p), _int(q), tif)
-            return self._decide_limit(plain)
-        s = self.state
-        found = s.open_book(unit)
-        # One cheap guard for the common valid case; the slow path names the reason.
-        if (
-            found is None
-            or p < self._min_price
-            or p > self._max_price
-            or q <= 0
-            or q % self._lot
-            or s.resting(agent, ref) is not None
-        ):
-            bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, p, q)
-            assert bad is not None
+        t, agent, ref, side, unit, price, qty, tif = cmd
+        t, unit, price, qty = _int(t), _int(unit), _int(price), _int(qty)
+        book = self.state.open_book(unit)
+        bad = self._unit_reason(unit, t) if book is None else self._check(agent, ref, side, price, qty)
+        if bad is not None:
             return self._reject(t, agent, ref, *bad)
-        book: Book = found  # (a plain Book local: compiled, its attributes are read natively)
-        if type(side) is not str:  # a Side / TimeInForce member -> its plain str
-            side = _plain(side)
-        if type(tif) is not str:  # (the default tif of PlaceLimit is TimeInForce.GTC)
-            tif = _plain(tif)
-        is_buy = side == "buy"
-        gtc = tif == "gtc"
-        if not (is_buy or side == "sell") or not (gtc or tif == "ioc" or tif == "fok"):
-            raise ExchangeError(f"bad side {cmd.side!r} or tif {cmd.tif!r}")
-        oid: Any = s.next_order_id  # boxed once, for every event naming the order
+        assert book is not None
+        side = _SIDES[side]
+        if tif not in _TIFS:
+            raise ExchangeError(f"tif must be 'gtc', 'ioc' or 'fok', not {tif!r}")
+        tif = _TIFS[tif]
+        oid = self.state.next_order_id
+        accepted = OrderAccepted(t, oid, ref, agent, side, unit, price, qty, tif, None)
         if book.auction_due is not None:
-            if not gtc:
+            if tif != "gtc":
                 return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
-            return [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
-        if not gtc and tif == "fok" and not fillable(book, agent, side, p, q, self._stp):
+            return [accepted]
+        if tif == "fok" and not fillable(book, agent, side, price, qty, self._stp):
             return self._reject(t, agent, ref, Reason.FOK_NOT_FILLABLE, f"{qty} cannot fill now at {price}")
-        out: list[Event] = [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, price, qty, tif, None))]
-        if is_buy:
-            keys = book.ask_px
-            crossing = len(keys) > 0 and -keys[-1] <= p
-        else:
-            keys = book.bid_px
-            crossing = len(keys) > 0 and keys[-1] >= p
-        if not crossing:
-            if not gtc:
-                out.append(_new(_CANCELLED, (t, oid, agent, unit, qty, "ioc_remainder")))
-            return out
-        rem, _, stopped = match(book, t, oid, agent, side, p, q, s.next_trade_id, self._stp, out)
-        if rem and (stopped or not gtc):
-            why = "self_trade" if stopped else "ioc_remainder"
-            out.append(_new(_CANCELLED, (t, oid, agent, unit, rem, why)))
+        out: list[Event] = [accepted]
+        rem, _, stopped = match(
+            book, t, oid, agent, side, price, qty, self.state.next_trade_id, self._stp, out
+        )
+        if rem and (stopped or tif != "gtc"):
+            out.append(OrderCancelled(t, oid, agent, unit, rem, "self_trade" if stopped else "ioc_remainder"))
         return out
 
     def _decide_market(self, cmd: PlaceMarket) -> list[Event]:
-        agent: str
-        ref: str
-        side: str
-        t, agent, ref, side, unit, qty = fields_of(cmd)
-        q: int = qty
-        if _boxed_subclass(t, unit, 0, qty):
-            return self._decide_market(PlaceMarket(_int(t), agent, ref, side, _int(unit), _int(q)))
-        s = self.state
-        found = s.open_book(unit)
-        bad = self._unit_reason(unit, t) if found is None else self._check(agent, ref, side, None, q)
+        t, agent, ref, side, unit, qty = cmd
+        t, unit, qty = _int(t), _int(unit), _int(qty)
+        book = self.state.open_book(unit)
+        bad = self._unit_reason(unit, t) if book is None else self._check(agent, ref, side, None, qty)
         if bad is not None:
             return self._reject(t, agent, ref, *bad)
-        assert found is not None
-        book: Book = found
-        if type(side) is not str:
-            side = _plain(side)
+        assert book is not None
+        side = _SIDES[side]
         if book.auction_due is not None:
             return self._reject(t, agent, ref, AUCTION_PHASE, f"unit {unit} is in call-auction phase")
         if not (book.ask_px if side == "buy" else book.bid_px):
             return self._reject(
                 t, agent, ref, Reason.NO_LIQUIDITY, f"no {'asks' if side == 'buy' else 'bids'}"
             )
-        oid: Any = s.next_order_id
-        out: list[Event] = [_new(_ACCEPTED, (t, oid, ref, agent, side, unit, None, qty, "ioc", None))]
-        rem, _, stopped = match(book, t, oid, agent, side, None, q, s.next_trade_id, self._stp, out)
+        oid = self.state.next_order_id
+        out: list[Event] = [OrderAccepted(t, oid, ref, agent, side, unit, None, qty, "ioc", None)]
+        rem, _, stopped = match(
+            book, t, oid, agent, side, None, qty, self.state.next_trade_id, self._stp, out
+        )
         if rem:
-            why = "self_trade" if stopped else "market_remainder"
-            out.append(_new(_CANCELLED, (t, oid, agent, unit, rem, why)))
+            out.append(
+                OrderCancelled(t, oid, agent, unit, rem, "self_trade" if stopped else "market_remainder")
+            )
         return out
 
     def _decide_set(self, cmd: PlaceSet) -> list[Event]:
@@ -192,18 +150,13 @@ class CommandDecider:
         return out
 
     def _decide_cancel(self, cmd: Cancel) -> list[Event]:
-        agent: str
-        ref: str
-        t, agent, ref = fields_of(cmd)
-        if type(t) is not int:
-            return self._decide_cancel(Cancel(_int(t), agent, ref))
+        t, agent, ref = cmd
+        t = _int(t)
         first = self.state.resting(agent, ref)
         if first is None:
             return self._reject(t, agent, ref, Reason.UNKNOWN_ORDER, f"nothing rests under ref {ref!r}")
-        if first.seat is None:
-            return [_new(_CANCELLED, (t, first.order_id, agent, first.unit, first.remaining, "requested"))]
         return [
-            _new(_CANCELLED, (t, o.order_id, agent, o.unit, o.remaining, "requested"))
+            OrderCancelled(t, o.order_id, agent, o.unit, o.remaining, "requested")
             for o in sorted(seats(first), key=_order_id)
         ]
 
@@ -230,43 +183,8 @@ class CommandDecider:
         return out
 
 
-def _plain(value: str) -> str:
-    """The plain ``str`` of a ``Side`` / ``TimeInForce`` member (or ``value`` if none matches).
-
-    Found by comparison with literals, not by a dict lookup: an enum member's hash is a
-    Python-level call.
-    """
-    if value == "gtc":
-        return "gtc"
-    if value == "buy":
-        return "buy"
-    if value == "sell":
-        return "sell"
-    if value == "ioc":
-        return "ioc"
-    if value == "fok":
-        return "fok"
-    return value
-
-
 def _order_id(o: RestingOrder) -> int:
     return o.order_id
-
-
-def fields_of(cmd: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A command's fields as the objects it holds.
-
-    Compiled, a field read as ``int`` becomes an unboxed machine int, and putting it into an event
-    boxes it again: a fresh allocation for every value above 256. Ids, times, prices and
-    quantities mostly only travel from the command into the events, so the hot deciders read
-    them as objects and unbox (cheaply, no allocation) only the ones they compute with.
-    """
-    return cmd
-
-
-def _boxed_subclass(t: Any, unit: Any, price: Any, qty: Any) -> bool:
-    """Whether an int field is an ``int`` subclass (``bool``, ``IntEnum``): events get plain ints."""
-    return type(t) is not int or type(unit) is not int or type(price) is not int or type(qty) is not int
 
 
 def _int(x: Any) -> int:

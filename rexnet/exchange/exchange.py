@@ -36,7 +36,7 @@ Decisions this module makes where DESIGN.md leaves room (all are pinned by tests
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Shrink
 from rexnet.domain.events import (
@@ -54,19 +54,10 @@ from rexnet.domain.events import (
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import auction
 from rexnet.exchange.book import Book, Level, RestingOrder
-from rexnet.exchange.decision import CommandDecider, Event, ExchangeError, fields_of
-from rexnet.exchange.matching import crosses
+from rexnet.exchange.decision import CommandDecider, Event, ExchangeError
 from rexnet.exchange.state import INF, ExchangeState, LiveOrder
 
 Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink
-
-# The classes handle() dispatches on, as Final names (compiled: C statics, no module-dict lookup).
-_LIMIT: Final = PlaceLimit
-_CANCEL: Final = Cancel
-_MARKET: Final = PlaceMarket
-_ACCEPTED: Final = OrderAccepted
-_TRADE: Final = TradeExecuted
-_CANCELLED: Final = OrderCancelled
 
 
 class Exchange(CommandDecider):
@@ -102,24 +93,11 @@ class Exchange(CommandDecider):
     # == commands ===============================================================================
     def handle(self, cmd: Command) -> list[Event]:
         """Run the clock to ``cmd.t``, then decide and apply ``cmd``; returns every event emitted."""
-        if cmd[0] >= self.state.due:
-            pre = self.advance(cmd[0])
-            pre.extend(self.handle(cmd))
-            return pre
-        # The deciders of the hot path are called directly (the same methods that decide()
-        # dispatches to through its table): a direct call of a compiled method is much cheaper
-        # than a bound method looked up in a dict. apply() does the same for the commonest events.
-        kind = type(cmd)
-        if kind is _LIMIT:
-            events = self._decide_limit(cast(PlaceLimit, cmd))
-        elif kind is _CANCEL:
-            events = self._decide_cancel(cast(Cancel, cmd))
-        elif kind is _MARKET:
-            events = self._decide_market(cast(PlaceMarket, cmd))
-        else:
-            events = self.decide(cmd)
-        for e in events:
+        events = self.advance(cmd[0]) if cmd[0] >= self.state.due else []
+        decided = self.decide(cmd)
+        for e in decided:
             self.apply(e)
+        events.extend(decided)
         return events
 
     def decide(self, cmd: Command) -> list[Event]:
@@ -132,19 +110,11 @@ class Exchange(CommandDecider):
 
     def apply(self, event: Event) -> None:
         """Change the state by one event; events of other concerns (settlement, run) are ignored."""
-        kind = type(event)
-        if kind is _ACCEPTED:  # (the commonest, called directly, not through the table)
-            self._apply_accepted(cast(OrderAccepted, event))
-        elif kind is _TRADE:
-            self._apply_trade(cast(TradeExecuted, event))
-        elif kind is _CANCELLED:
-            self._apply_removed(event)
-        else:
-            try:
-                applier = self._appliers[kind]
-            except KeyError:
-                raise ExchangeError(f"not an event record: {event!r}") from None
-            applier(self, event)
+        try:
+            applier = self._appliers[type(event)]
+        except KeyError:
+            raise ExchangeError(f"not an event record: {event!r}") from None
+        applier(self, event)
 
     # == clock ==================================================================================
     def next_due_ms(self) -> int | None:
@@ -221,114 +191,57 @@ class Exchange(CommandDecider):
         if s.taker is o:
             s.taker = None
 
+    def _fill(self, book: Book, o: RestingOrder, qty: int) -> None:
+        """Take ``qty`` from resting ``o`` (dropping it when that is all it had)."""
+        if o.remaining > qty:
+            o.remaining -= qty
+            _level_of(o).qty -= qty
+        else:
+            self._drop(book, o)
+
     def _settle_taker(self, book: Book) -> None:
         """A good-till-gate incoming order rests as soon as nothing crosses it any more."""
         taker = self.state.taker
         if taker is None or taker.tif != "gtc":
             return
         assert taker.price is not None  # a gtc order is a limit order
-        if not crosses(book, taker.side, taker.price):
+        if not book.crosses(taker.side, taker.price):
             self.state.taker = None
             self._rest(book, taker)
 
     def _apply_accepted(self, e: OrderAccepted) -> None:
-        # Fields read as the objects the event holds (see decision.fields_of): the order's id, unit
-        # and price are kept boxed, so only ``qty`` is unboxed here.
-        side: str
-        tif: str
-        _, oid, ref, agent, side, unit, price, qty, tif, set_ref = fields_of(e)
         s = self.state
-        book = s.applied_book(unit)
-        o = RestingOrder(oid, agent, ref, side, unit, price, qty, tif, set_ref)
-        next_id: int = oid
-        s.next_order_id = next_id + 1
-        if tif != "gtc" or price is None:  # (a gtc order always has a price)
-            s.taker = o
-            return
-        limit: int = price
-        # An order that crosses is the taker until its trades are applied (_settle_taker).
-        crossing_possible = book.auction_due is None
-        if side == "buy":
-            keys = book.ask_px
-            if crossing_possible and len(keys) > 0 and -keys[-1] <= limit:
-                s.taker = o
-                return
-            found = book.bids.get(price)
+        book = s.applied_book(e.unit)
+        o = RestingOrder(e.order_id, e.agent, e.ref, e.side, e.unit, e.price, e.qty, e.tif, e.set_ref)
+        s.next_order_id = e.order_id + 1
+        price = e.price if e.tif == "gtc" else None  # (ioc, fok and market orders never rest)
+        if price is None or (book.auction_due is None and book.crosses(e.side, price)):
+            s.taker = o  # it matches: the taker until its trades are applied (_settle_taker)
         else:
-            keys = book.bid_px
-            if crossing_possible and len(keys) > 0 and keys[-1] >= limit:
-                s.taker = o
-                return
-            found = book.asks.get(price)
-        tail = None if found is None else found.tail
-        if found is None or tail is None:
-            book.add(o)
-        else:  # Book.add, inlined for the commonest case: join an existing level's queue
-            level: Level = found
-            o.level = level
-            o.prev = tail
-            tail.next = o
-            level.tail = o
-            level.qty += o.remaining
-            level.count += 1
-        s.orders[oid] = o
-        s.index(o)
+            self._rest(book, o)
 
     def _apply_trade(self, e: TradeExecuted) -> None:
-        buyer: str
-        seller: str
-        aggressor: str | None
-        _, tid, unit, price, qty, buy_id, sell_id, buyer, seller, aggressor = fields_of(e)
-        q: int = qty
         s = self.state
-        book = s.applied_book(unit)
-        next_tid: int = tid
-        s.next_trade_id = next_tid + 1
-        px: int = price
-        book.volume += q
-        book.notional += px * q
-        book.last_price = price
-        pos = book.positions
-        pos[seller] = pos.get(seller, 0) + q
-        pos[buyer] = pos.get(buyer, 0) - q
-        orders = s.orders
+        book = s.applied_book(e.unit)
+        s.next_trade_id = e.trade_id + 1
+        book.volume += e.qty
+        book.notional += e.price * e.qty
+        book.last_price = e.price
+        book.positions[e.seller] = book.positions.get(e.seller, 0) + e.qty
+        book.positions[e.buyer] = book.positions.get(e.buyer, 0) - e.qty
         taker = s.taker
-        if aggressor is None or taker is None:  # a call-auction fill: both orders rest
-            for o in (orders[buy_id], orders[sell_id]):
-                if o.remaining > q:
-                    o.remaining -= q
-                    _level_of(o).qty -= q
-                else:
-                    self._drop(book, o)
+        if e.aggressor is None or taker is None:  # a call-auction fill: both orders rest
+            self._fill(book, s.orders[e.buy_order_id], e.qty)
+            self._fill(book, s.orders[e.sell_order_id], e.qty)
             return
         # Continuous: the taker is the aggressor's order; the other one rests in the book.
-        incoming: RestingOrder = taker
-        o = orders[sell_id if aggressor == "buy" else buy_id]
-        if o.remaining > q:
-            o.remaining -= q
-            _level_of(o).qty -= q
+        resting_id = e.sell_order_id if e.aggressor == "buy" else e.buy_order_id
+        self._fill(book, s.orders[resting_id], e.qty)
+        taker.remaining -= e.qty
+        if taker.remaining == 0:
+            s.taker = None
         else:
-            del orders[o.order_id]
-            book.remove(o)
-            s.unindex(o)
-        rem = incoming.remaining - q
-        incoming.remaining = rem
-        if rem == 0:
-            s.taker = None
-        elif incoming.tif == "gtc":  # _settle_taker, inlined: rest once nothing crosses any more
-            priced = incoming.price
-            assert priced is not None  # gtc: priced
-            limit: int = priced
-            if aggressor == "buy":
-                keys = book.ask_px
-                if len(keys) > 0 and -keys[-1] <= limit:
-                    return
-            else:
-                keys = book.bid_px
-                if len(keys) > 0 and keys[-1] >= limit:
-                    return
-            s.taker = None
-            self._rest(book, incoming)
+            self._settle_taker(book)
 
     def _apply_removed(self, e: OrderCancelled | OrderExpired) -> None:
         s = self.state

@@ -118,12 +118,3 @@ def fillable(book: Book, agent: str, side: str, limit: int, qty: int, stp: str) 
                     return True
             o = o.next
     return False
-
-
-def crosses(book: Book, side: str, price: int) -> bool:
-    """Whether a limit order at ``price`` would meet the opposite side's best price."""
-    if side == "buy":
-        keys = book.ask_px
-        return bool(keys) and -keys[-1] <= price
-    keys = book.bid_px
-    return bool(keys) and keys[-1] >= price

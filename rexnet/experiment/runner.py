@@ -99,14 +99,14 @@ def known_at_s(shock: dict[str, Any], unit_seconds: int) -> float:
     """
     from pydantic import ValidationError
 
+    from rexnet.domain.strict import first_problem
     from rexnet.sim.scenario import ShockSpec
 
     try:
         spec = ShockSpec.model_validate(shock)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"treatments.shock.{where}: {err['msg']}") from None
+        where, what = first_problem(exc)
+        raise InputError(f"treatments.shock.{where}: {what}") from None
     return spec.known_at_s(unit_seconds)
 
 

@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rexnet.domain.strict import first_problem
 from rexnet.errors import InputError
 from rexnet.experiment.metrics import METRICS
 from rexnet.sim.scenario import is_existing_file
@@ -171,8 +172,5 @@ def parse_experiment(text: str, *, source: str) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        what = what.removeprefix("Value error, ")
+        where, what = first_problem(exc)
         raise InputError(f"{source}: {where + ': ' if where else ''}{what}".rstrip(".")) from None

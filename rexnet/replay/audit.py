@@ -46,6 +46,7 @@ from rexnet.replay.persisted import SnapshotAudit
 from rexnet.replay.projection import run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, has_inputs, is_ingest
 from rexnet.settlement.audit import Discrepancy, SettlementAuditor
+from rexnet.store.recorder import LedgerReader
 
 OK, INCOMPLETE, FAILED = "ok", "incomplete", "failed"
 
@@ -77,7 +78,7 @@ class _Pass:
     prev_hash: bytes | None = None
 
 
-def audit_run(store: Any, run: Any, *, digest: Any = None, limit: int = 10) -> AuditResult:
+def audit_run(store: LedgerReader, run: Any, *, digest: Any = None, limit: int = 10) -> AuditResult:
     """Audit one run (see the module docstring); ``problems`` lists at most ``limit`` lines.
 
     Args:
@@ -113,7 +114,7 @@ def audit_run(store: Any, run: Any, *, digest: Any = None, limit: int = 10) -> A
     return _reexecute(store, run, checks, limit)
 
 
-def audit_all(store: Any) -> tuple[list[AuditResult], list[tuple[str, int, int, int]]]:
+def audit_all(store: LedgerReader) -> tuple[list[AuditResult], list[tuple[str, int, int, int]]]:
     """``rexnet audit --all``: every run's audit, and the event rows of runs that do not exist
     (:meth:`~rexnet.store.EventStore.orphan_events`). A run whose reading fails (a damaged
     ledger) is a failed result; the others are still audited."""
@@ -126,7 +127,7 @@ def audit_all(store: Any) -> tuple[list[AuditResult], list[tuple[str, int, int, 
     return results, store.orphan_events()
 
 
-def _reexecute(store: Any, run: Any, checks: list[str], limit: int) -> AuditResult:
+def _reexecute(store: LedgerReader, run: Any, checks: list[str], limit: int) -> AuditResult:
     """Checks 3 and 4 of the module docstring, in one pass over the stored history.
 
     When the re-execution reproduces every stored event, the settlement recomputation could only
@@ -164,7 +165,7 @@ def _reexecute(store: Any, run: Any, checks: list[str], limit: int) -> AuditResu
     return _incomplete(run, checks, complete=rerun.completed)
 
 
-def _recomputed(store: Any, run: Any, checks: list[str], limit: int) -> AuditResult:
+def _recomputed(store: LedgerReader, run: Any, checks: list[str], limit: int) -> AuditResult:
     """The audit of a run that cannot be re-executed: settlement recomputation and closing."""
     state = _Pass(SettlementAuditor(run_spec(run)))
     for _ in _tapped(read_history(store, run), state):
@@ -265,7 +266,7 @@ def _tapped(rows: Iterator[Any], state: _Pass) -> Iterator[Any]:
         yield stored
 
 
-def _diverged(store: Any, run: Any, error: Divergence, limit: int) -> AuditResult:
+def _diverged(store: LedgerReader, run: Any, error: Divergence, limit: int) -> AuditResult:
     """A failed audit naming the first seq where the log and its re-execution part.
 
     The settlement recomputation then reads the history again, only to say what it finds wrong
@@ -310,7 +311,7 @@ def _line(d: Discrepancy) -> str:
     return f"{where}: {d.agent} unit {d.unit} {d.field}: expected {d.expected}, found {d.found}"
 
 
-def _type_at(store: Any, run: Any, seq: int) -> str | None:
+def _type_at(store: LedgerReader, run: Any, seq: int) -> str | None:
     """The stored type of the event at ``seq`` (``None`` when there is none)."""
     row = next(read_history(store, run, from_seq=seq, to_seq=seq), None)
     return None if row is None else row.type

@@ -14,12 +14,10 @@ forking is not safe or not worth it (not Linux, other threads alive in the paren
 short run) or the child fails, the check runs in the caller instead, with the same result.
 
 Why the fold itself does not read and decode in children too (tried and measured, then
-removed): after a fork every page of the parent's heap is copy-on-write, and the fold writes to
-many of them (refcounts, reused memory pools), so the parent took about twice as long over its
-own part (building records, applying them) and the machine spent 40% more CPU in all; on the
-2-core test machine a fold decoded ahead by two children was at best 10% faster in wall time
-(175k events: 0.67 s against 0.69-0.73 s). The chain check pays because the parent's fold costs
-the same with or without it.
+removed, figures in CHANGELOG.md): after a fork every page of the parent's heap is
+copy-on-write, and the fold writes to many of them (refcounts, reused memory pools), so the
+parent's own part (building records, applying them) slowed down more than the children saved.
+The chain check pays because the parent's fold costs the same with or without it.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ import threading
 from typing import Any
 
 from rexnet.replay.history import check_chain
+from rexnet.store.recorder import Recorder
 
 #: Below this many events forking costs more than the check it moves (a few ms either way).
 MIN_EVENTS = 20_000
@@ -44,7 +43,7 @@ _INT = struct.Struct("<q")
 class ChainCheck:
     """:func:`~rexnet.replay.history.check_chain` of ``run``, started now, its answer by :meth:`result`."""
 
-    def __init__(self, store: Any, run: Any, *, min_events: int | None = None) -> None:
+    def __init__(self, store: Recorder, run: Any, *, min_events: int | None = None) -> None:
         """Args:
         store, run: the run whose full history (forks included) is checked.
         min_events: fork only for runs of at least this many events (default :data:`MIN_EVENTS`).

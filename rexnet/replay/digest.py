@@ -41,6 +41,7 @@ import orjson
 
 from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.history import check_chain, read_history
+from rexnet.store.recorder import LedgerReader
 
 FORMAT = "rexnet-digest/1"
 HMAC, ED25519 = "hmac-sha256", "ed25519"
@@ -216,7 +217,7 @@ def _message(alg: str, run_id: str, seq: int, events: int, head_hash: str) -> by
     return f"{FORMAT}\n{alg}\n{run_id}\n{seq}\n{events}\n{head_hash}\n".encode()
 
 
-def make_digest(store: Any, run: Any, key: Key) -> Digest:
+def make_digest(store: LedgerReader, run: Any, key: Key) -> Digest:
     """A digest of ``run``'s current head, after checking its hash chain.
 
     Raises:
@@ -278,7 +279,7 @@ def read_digest(path: str, key: Key) -> Digest:
     return digest
 
 
-def check_against(store: Any, run: Any, digest: Digest) -> str | None:
+def check_against(store: LedgerReader, run: Any, digest: Digest) -> str | None:
     """Whether ``run``'s log still extends ``digest``'s prefix; ``None`` when it does, else why not.
 
     The caller has checked the chain of the whole history (so the hash at the digested seq

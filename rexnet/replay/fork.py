@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rexnet.domain.limits import check_work as check_limit
-from rexnet.domain.strict import error_message
+from rexnet.domain.strict import first_problem
 from rexnet.errors import InputError
 from rexnet.replay.rerun import split_record
 from rexnet.sim.change import FIXED_FIELDS, ChangeError, set_group, set_price_prior
@@ -96,10 +96,8 @@ def normalize_sets(record: dict[str, Any], pairs: list[str], *, at_ms: int = 0) 
     try:
         groups = current_groups(changed)  # in time order with the earlier changes: counts never shrink
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
+        field, what = first_problem(exc, unknown="not a field of that group's kind")
         bad = [k for k in out if k.endswith(f"].{field}")] or [field]
-        what = "not a field of that group's kind" if err["type"] == "extra_forbidden" else error_message(err)
         raise InputError(f"--set {bad[0]}: {what}") from None
     try:  # the work the changed population asks for (members, wake-ups, money range)
         check_work(Scenario.from_record(split_record(record)[0]), groups)
@@ -110,7 +108,7 @@ def normalize_sets(record: dict[str, Any], pairs: list[str], *, at_ms: int = 0) 
             try:
                 RunSection.model_validate({"price_prior": value})
             except ValidationError as exc:
-                raise InputError(f"--set run.price_prior: {error_message(exc.errors()[0])}") from None
+                raise InputError(f"--set run.price_prior: {first_problem(exc)[1]}") from None
     return out
 
 
@@ -180,9 +178,7 @@ def load_shocks(path: str, *, at_ms: int) -> list[dict[str, Any]]:
         try:
             spec = ShockSpec.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            what = "unknown key" if err["type"] == "extra_forbidden" else error_message(err)
+            where, what = first_problem(exc)
             raise InputError(f"--shock {path}: shocks[{i}].{where}: {what}".rstrip(".")) from None
         if spec.notice_s is None and round(spec.at_s * 1000) < at_ms:
             raise InputError(

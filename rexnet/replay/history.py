@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from rexnet.domain.codec import GENESIS, check_rows
+from rexnet.domain.codec import first_bad_seq
 from rexnet.replay.decode import CODES
+from rexnet.store.recorder import LedgerReader
 
 
-def lineage(store: Any, run: Any) -> list[tuple[Any, int, int | None]]:
+def lineage(store: LedgerReader, run: Any) -> list[tuple[Any, int, int | None]]:
     """``(run, first_seq, last_seq)`` segments of the history, root first.
 
     ``last_seq`` is ``None`` for the run itself (up to its head).
@@ -37,7 +38,7 @@ def lineage(store: Any, run: Any) -> list[tuple[Any, int, int | None]]:
 
 
 def read_history(
-    store: Any,
+    store: LedgerReader,
     run: Any,
     *,
     from_seq: int = 0,
@@ -59,7 +60,7 @@ def read_history(
 
 
 def read_history_chunks(
-    store: Any,
+    store: LedgerReader,
     run: Any,
     *,
     from_seq: int = 0,
@@ -76,7 +77,7 @@ def read_history_chunks(
 
 
 def read_history_coded(
-    store: Any, run: Any, *, from_seq: int = 0, to_seq: int | None = None
+    store: LedgerReader, run: Any, *, from_seq: int = 0, to_seq: int | None = None
 ) -> Iterator[Any]:
     """The full history from ``from_seq`` up to ``to_seq`` (default: the run's recorded head) as
     the column chunks of :meth:`EventStore.read_coded`: the leanest read, for folds."""
@@ -87,7 +88,7 @@ def read_history_coded(
 
 
 def _segments(
-    store: Any, run: Any, from_seq: int, to_seq: int | None
+    store: LedgerReader, run: Any, from_seq: int, to_seq: int | None
 ) -> Iterator[tuple[str, int, int | None]]:
     """``(run_id, first, last)`` reads that make up the history within the bounds (``last`` None: head)."""
     for segment, first, last in lineage(store, run):
@@ -127,7 +128,7 @@ def seq_at(store: Any, run: Any, t_ms: int) -> int:
     return lo
 
 
-def check_chain(store: Any, run: Any) -> int | None:
+def check_chain(store: LedgerReader, run: Any) -> int | None:
     """Recompute the chain of ``run``'s full history; the first bad seq, or ``None`` when intact.
 
     A seq is bad when it is missing or out of place, when its stored hash does not match the hash
@@ -135,15 +136,5 @@ def check_chain(store: Any, run: Any) -> int | None:
     first such seq), or (at the head) when the run's recorded head hash disagrees with the last
     event.
     """
-    prev, expected = GENESIS, 0
-    for rows in read_history_chunks(store, run, hashes=True):
-        prev, expected, bad = check_rows(rows, prev, expected)
-        if bad >= 0:
-            return bad
-    if expected <= run.head_seq:
-        return expected
-    if expected - 1 > run.head_seq:  # events stored past the recorded head: the first of them
-        return run.head_seq + 1
-    if prev != run.head_hash:
-        return max(run.head_seq, 0)
-    return None
+    chunks = read_history_chunks(store, run, hashes=True)
+    return first_bad_seq(chunks, run.head_seq, run.head_hash)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rexnet import __version__
-from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.domain.codec import GENESIS, check_rows
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
 from rexnet.recording import check_new_name, marked_failed
@@ -35,6 +35,7 @@ from rexnet.replay.persisted import SnapshotTaker
 from rexnet.replay.projection import fold_history, not_applicable, run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
+from rexnet.store.recorder import LedgerReader, Recorder
 
 
 def batch_size() -> int:
@@ -49,7 +50,7 @@ def batch_size() -> int:
     return value
 
 
-def replay_run(store: Any, run: Any) -> dict[str, Any]:
+def replay_run(store: Recorder, run: Any) -> dict[str, Any]:
     """Rebuild the projections from the log; a summary (raises CheckFailed on a broken chain)."""
     spec = run_spec(run)
     engine, accounts, stats = MarketEngine(spec), Accounts(), RunStats(spec)
@@ -84,7 +85,7 @@ def replay_run(store: Any, run: Any) -> dict[str, Any]:
     }
 
 
-def verify_run(store: Any, run: Any) -> dict[str, Any]:
+def verify_run(store: LedgerReader, run: Any) -> dict[str, Any]:
     """Re-execute ``run`` and compare hash chains; raises :class:`Divergence` (exit 1) on a mismatch."""
     rerun = Rerun.for_run(store, run)
     sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
@@ -99,15 +100,18 @@ def verify_run(store: Any, run: Any) -> dict[str, Any]:
 
 def _rechecked(rows: Any) -> Any:
     """The stored rows, each checked against its own bytes (a tampered payload is a divergence)."""
-    prev = GENESIS
+    prev, expected = GENESIS, 0
     for row in rows:
-        prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
-        if prev != row.hash:
-            raise Divergence(row.seq, f"{row.type} (stored bytes do not match the stored hash)", None)
+        stored = (row.seq, row.t_ms, row.type, row.version, row.payload.encode(), row.hash)
+        prev, expected, bad = check_rows([stored], prev, expected)
+        if bad >= 0:
+            raise Divergence(bad, f"{row.type} (stored bytes do not match the stored hash)", None)
         yield row
 
 
-def fork_point(store: Any, run: Any, *, at_seq: int | None, at_time: float | None) -> tuple[int, int]:
+def fork_point(
+    store: LedgerReader, run: Any, *, at_seq: int | None, at_time: float | None
+) -> tuple[int, int]:
     """``(T in ms, fork_seq)`` for ``--at SEQ`` / ``--time T`` (one of them), validated."""
     if (at_seq is None) == (at_time is None):
         raise InputError("give exactly one of --at SEQ or --time T")
@@ -132,7 +136,7 @@ def fork_point(store: Any, run: Any, *, at_seq: int | None, at_time: float | Non
 
 
 def fork_run(
-    store: Any,
+    store: Recorder,
     parent: Any,
     *,
     at_seq: int | None = None,
@@ -186,7 +190,7 @@ def fork_run(
     return {**summary, "parent": parent.run_id, "fork_seq": fork_seq, "fork_t": t_ms / 1000}
 
 
-def resume_run(store: Any, run: Any) -> dict[str, Any]:
+def resume_run(store: Recorder, run: Any) -> dict[str, Any]:
     """Continue a run cut short to its end; ``resumed`` is False for a run already completed."""
     if run.status == "completed":
         return {
@@ -218,7 +222,7 @@ def _taker(sink: Sink, rerun: Rerun) -> SnapshotTaker:
     return taker
 
 
-def _continue(store: Any, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
+def _continue(store: Recorder, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
     """Run ``rerun`` to its end, writing what lies past ``sink.check_through`` into ``run``."""
     writer = store.writer(run.run_id, batch_size=batch_size())
     if writer.seq != sink.check_through:

@@ -45,7 +45,7 @@ from rexnet.replay.history import lineage, read_history_coded
 from rexnet.replay.projection import run_spec
 from rexnet.replay.state_codec import FORMAT, SnapshotInvalid, decode_state, encode_state
 from rexnet.sim.kernel import relaxed_gc
-from rexnet.store.snapshot_table import SnapshotKey, put_snapshots, snapshot_keys, snapshot_state
+from rexnet.store.snapshot_table import SnapshotKey
 
 #: Events between persisted snapshots (at least; a snapshot is taken at the end of a batch). A read
 #: folds at most about this many events from the snapshot it starts at.
@@ -171,7 +171,7 @@ def candidates(store: Any, run: Any, to_seq: int) -> list[SnapshotKey]:
         hi = to_seq if last is None else min(last, to_seq)
         if hi < first or segment.market != run.market:
             continue
-        found.extend(snapshot_keys(store, segment.run_id, first, hi))
+        found.extend(store.snapshot_keys(segment.run_id, first, hi))
     found.sort(key=lambda k: k.seq, reverse=True)
     return found
 
@@ -213,7 +213,7 @@ def load_best(
             continue
         if key.seq <= after:
             break
-        state = snapshot_state(store, key.run_id, key.seq)
+        state = store.snapshot_state(key.run_id, key.seq)
         problem = problem_of(store, run, key, state)
         if problem is None:
             spec = spec or run_spec(run)
@@ -268,7 +268,7 @@ class SnapshotAudit:
         self.store = store
         self.run = run
         first = 0 if run.fork_seq is None else run.fork_seq + 1
-        self.keys = snapshot_keys(store, run.run_id, 0, None)
+        self.keys = store.snapshot_keys(run.run_id, 0, None)
         self.pending = {k.seq: k for k in self.keys}
         self.problems: list[tuple[int, str]] = []
         self.checked = 0
@@ -293,7 +293,7 @@ class SnapshotAudit:
     def compare(self, key: SnapshotKey, engine: MarketEngine, accounts: Accounts) -> None:
         self.pending.pop(key.seq, None)
         self.checked += 1
-        state = snapshot_state(self.store, key.run_id, key.seq)
+        state = self.store.snapshot_state(key.run_id, key.seq)
         problem = problem_of(self.store, self.run, key, state)
         if problem is not None:
             self._flag(key.seq, f"is unusable: {problem}")
@@ -337,7 +337,7 @@ def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int
     """
     every = snapshot_every() if every is None else every
     first = 0 if run.fork_seq is None else run.fork_seq + 1
-    stored = {k.seq: k for k in snapshot_keys(store, run.run_id, first, run.head_seq)}
+    stored = {k.seq: k for k in store.snapshot_keys(run.run_id, first, run.head_seq)}
     spec = run_spec(run)
     engine, accounts = MarketEngine(spec), Accounts()
     counts = {"written": 0, "replaced": 0, "kept": 0}
@@ -355,7 +355,7 @@ def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int
                 continue
             key = stored.get(seq)
             if key is not None:
-                old = snapshot_state(store, run.run_id, seq)
+                old = store.snapshot_state(run.run_id, seq)
                 if problem_of(store, run, key, old) is None and old is not None:
                     try:
                         same = encode_state(*unpack(old, spec, t_ms)) == encode_state(engine, accounts)
@@ -379,9 +379,9 @@ def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int
                 )
             )
             if len(rows) >= 8:
-                put_snapshots(store, rows, replace=True)
+                store.put_snapshots(rows, replace=True)
                 rows.clear()
-    put_snapshots(store, rows, replace=True)
+    store.put_snapshots(rows, replace=True)
     return counts
 
 

@@ -22,6 +22,7 @@ from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.decode import NotApplicable, fold_coded, fold_rows
 from rexnet.replay.history import read_history_chunks, read_history_coded, seq_at
 from rexnet.sim.kernel import relaxed_gc
+from rexnet.store.recorder import LedgerReader
 
 
 def run_spec(run: Any) -> MarketSpec:
@@ -45,7 +46,9 @@ def read_bounds(run: Any, *, at_seq: int | None, at_time: float | None) -> dict[
     return {"to_seq": None, "to_t_ms": None}
 
 
-def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time: float | None = None) -> Any:
+def fold(
+    store: LedgerReader, run: Any, into: Any, *, at_seq: int | None = None, at_time: float | None = None
+) -> Any:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
     try:
@@ -56,7 +59,7 @@ def fold(store: Any, run: Any, into: Any, *, at_seq: int | None = None, at_time:
 
 
 def fold_history(
-    store: Any,
+    store: LedgerReader,
     run: Any,
     applies: Sequence[Callable[[Any], Any]],
     *,
@@ -91,7 +94,7 @@ def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:
 
 
 def engine_as_of(
-    store: Any, run: Any, *, at_seq: int | None = None, at_time: float | None = None
+    store: LedgerReader, run: Any, *, at_seq: int | None = None, at_time: float | None = None
 ) -> MarketEngine:
     """The market engine as it was after ``at_seq`` / ``at_time`` (or at the head), from the
     nearest persisted snapshot (:mod:`rexnet.replay.persisted`)."""

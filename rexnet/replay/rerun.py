@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rexnet.domain.codec import GENESIS, chain_hash, encode_payload
+from rexnet.domain.codec import CHAIN_ROWS, GENESIS
 from rexnet.domain.events import RunCompleted, RunStarted
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
@@ -208,12 +208,10 @@ class Rerun:
         if not events:
             return
         first = self.seq + 1
-        prev, seq, hashes = self.hash, self.seq, []
-        for event in events:
-            seq += 1
-            prev = chain_hash(prev, seq, event.t, event.TYPE, event.VERSION, encode_payload(event))
-            hashes.append(prev)
-        self.seq, self.hash = seq, prev
+        rows: list[tuple[Any, ...]] = []
+        CHAIN_ROWS(rows, iter(events), self.seq, self.hash, first + len(events))
+        hashes = [bytes(row[5]) for row in rows]
+        self.seq, self.hash = rows[-1][0], hashes[-1]
         assert self.sink is not None
         self.sink.feed(first, events, hashes)
 

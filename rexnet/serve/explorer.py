@@ -179,7 +179,7 @@ class Explorer:
         never meets one that refuses catalogue functions)."""
         import duckdb
 
-        from rexnet.analytics.engine import fetch, first_line
+        from rexnet.analytics.duckdb_session import fetch, first_line
         from rexnet.analytics.errors import QueryError
 
         used = {k: v for k, v in params.items() if f"${k}" in sql}

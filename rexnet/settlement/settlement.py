@@ -40,9 +40,8 @@ from rexnet.domain.events import (
 from rexnet.domain.market import MarketSpec
 from rexnet.settlement.floor_rule import settle_unit
 
-#: Reason code of a second realization of the same (agent, unit). Not yet in
-#: :class:`~rexnet.domain.commands.Reason` when this was written; the value is the code either way.
-DUPLICATE_REALIZATION: str = str(getattr(Reason, "DUPLICATE_REALIZATION", "duplicate_realization"))
+#: Reason code of a second realization of the same (agent, unit) (a plain str, as recorded).
+DUPLICATE_REALIZATION: str = Reason.DUPLICATE_REALIZATION.value
 
 
 @dataclass

@@ -348,12 +348,9 @@ class Simulation:
 
         return step
 
-    def _done(self) -> bool:
-        return self._realized_through >= self.last_unit and not self._pending
-
     def done(self) -> bool:
         """Whether every unit is realized and settled (nothing more will be simulated)."""
-        return self._done()
+        return self._realized_through >= self.last_unit and not self._pending
 
     def add_shock(self, shock: Shock) -> None:
         """Apply a shock from now on (for forks): forecasts learn it from ``shock.at_ms``.
@@ -406,8 +403,8 @@ class Simulation:
             self._start()
         # The market opens units forever; the cap only guards against a market that never settles.
         cap = self.spec.delivery_end_ms(self.last_unit) + self.spec.unit_ms
-        self.kernel.run(cap if until_ms is None else min(cap, until_ms), stop=self._done)
-        if self._done():
+        self.kernel.run(cap if until_ms is None else min(cap, until_ms), stop=self.done)
+        if self.done():
             return True
         if until_ms is not None and until_ms < cap:
             return False

@@ -405,9 +405,6 @@ class Scenario(MarketConfig):
         with limits.using(limits.UNBOUNDED):
             return parse_scenario(record, source="scenario record", context=RECORD)
 
-    def market_config(self) -> MarketConfig:
-        return MarketConfig(market=self.market, settlement=self.settlement, auction=self.auction)
-
     def first_unit(self) -> int:
         start = self.run.start_unit
         return self.market.horizon if start is None else start

@@ -14,7 +14,20 @@ Example::
 """
 
 from rexnet.store.event_store import EventStore, open_store, upgrade
+from rexnet.store.memory import MemoryStore
+from rexnet.store.recorder import LedgerReader, LedgerWriter, Recorder
 from rexnet.store.records import RunInfo, StoredEvent
 from rexnet.store.writer import RunWriter
 
-__all__ = ["EventStore", "RunInfo", "RunWriter", "StoredEvent", "open_store", "upgrade"]
+__all__ = [
+    "EventStore",
+    "LedgerReader",
+    "LedgerWriter",
+    "MemoryStore",
+    "Recorder",
+    "RunInfo",
+    "RunWriter",
+    "StoredEvent",
+    "open_store",
+    "upgrade",
+]

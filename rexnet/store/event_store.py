@@ -22,9 +22,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from rexnet.domain.codec import GENESIS, chain_hash
+from rexnet.domain.codec import GENESIS, first_bad_seq
 from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
-from rexnet.store import journal
+from rexnet.store import journal, snapshot_table
 from rexnet.store.engine import (
     create_engine_for,
     is_damage,
@@ -35,26 +35,26 @@ from rexnet.store.engine import (
     translated,
 )
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
-from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, scales
+from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, check_fork_seq, check_new_run, scales
 from rexnet.store.schema import RUN_STATUSES, runs
-from rexnet.store.writer import RunWriter
+from rexnet.store.snapshot_table import SnapshotKey
+from rexnet.store.writer import RunWriter, commit_rows
 
-_BIGINT = 2**63
 _FULL_COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
 #: an SQL text expression as bytes (``{}``): the driver then skips building a str that the JSON
-#: parser would re-encode (about 1.8x faster reads on SQLite)
+#: parser would re-encode (measurably faster reads on SQLite)
 _AS_BYTES = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}
 _LEAN_COLUMNS = {
     name: f"seq, t_ms, type, version, {expr.format('payload')}"  # lean rows: no run id, no hash
     for name, expr in _AS_BYTES.items()
 }
 
-#: Default seqs per query of the row reads. Short chunks stay in the CPU's caches: on SQLite the
-#: chain check of the default day ran 16% faster in chunks of 2,000 than of 20,000. A query costs
-#: a round trip on PostgreSQL, so chunks there are longer.
+#: Default seqs per query of the row reads. Short chunks stay in the CPU's caches (the chain check
+#: on SQLite is faster in chunks of 2,000 than of 20,000). A query costs a round trip on
+#: PostgreSQL, so chunks there are longer.
 _ROW_CHUNK = {"sqlite": 2_000, "postgresql": 10_000}
 #: Default events per chunk of :meth:`EventStore.read_coded`, where every event of a chunk is alive
-#: at once as parsed objects: on SQLite folds ran 15% faster in chunks of 1,000 than of 4,000
+#: at once as parsed objects: on SQLite folds are faster in chunks of 1,000 than of 4,000
 #: (above all beside the forked chain check of ``rexnet replay``, whose parent pays a copy-on-write
 #: fault for every page it touches).
 _CODED_CHUNK = {"sqlite": 1_000, "postgresql": 4_000}
@@ -132,17 +132,11 @@ class EventStore:
             IntegrityError: the name is taken.
             ValueError: inconsistent fork arguments or a seed outside 64-bit range.
         """
-        if (parent_run_id is None) != (fork_seq is None):
-            raise ValueError("parent_run_id and fork_seq go together")
-        if not -_BIGINT <= seed < _BIGINT:
-            raise ValueError(f"seed {seed} does not fit in 64 bits")
+        check_new_run(parent_run_id, fork_seq, seed)
         head_seq, head_hash = -1, GENESIS
         if parent_run_id is not None and fork_seq is not None:
             parent = self._run_by_id(parent_run_id)
-            if not -1 <= fork_seq <= parent.head_seq:
-                raise ValueError(
-                    f"fork_seq {fork_seq} is outside run {parent_run_id} (head {parent.head_seq})"
-                )
+            check_fork_seq(parent, fork_seq)
             head_seq, head_hash = fork_seq, self._hash_at(parent, fork_seq)
         run_id = uuid.uuid4().hex[:12]
         values = {
@@ -206,7 +200,7 @@ class EventStore:
             count = conn.execute(
                 sa.update(runs)
                 .where(runs.c.run_id == run_id)
-                .values(status=status, failure=_one_line(reason) if status == "failed" else None)
+                .values(status=status, failure=failure_line(reason) if status == "failed" else None)
             ).rowcount
         if count != 1:
             raise RunNotFound(f"no run {run_id!r}")
@@ -234,6 +228,18 @@ class EventStore:
         """
         return RunWriter(self, run_id, batch_size=batch_size)
 
+    def commit_rows(
+        self,
+        run_id: str,
+        after_seq: int,
+        rows: list[tuple[Any, ...]],
+        head: bytes,
+        snapshots: Sequence[tuple[Any, ...]] = (),
+    ) -> None:
+        """Write chained rows continuing ``run_id`` at ``after_seq``, with persisted snapshots, in one
+        transaction (see :func:`writer.commit_rows`)."""
+        commit_rows(self, run_id, after_seq, rows, head, snapshots)
+
     def read(
         self,
         run_id: str,
@@ -260,26 +266,6 @@ class EventStore:
                 rows = [(*row[:6], bytes(row[6])) for row in rows]
             yield from map(StoredEvent._make, rows)
 
-    def read_rows(
-        self,
-        run_id: str,
-        *,
-        from_seq: int = 0,
-        to_seq: int | None = None,
-        types: Collection[str] | None = None,
-        to_t_ms: int | None = None,
-        chunk: int | None = None,
-    ) -> Iterator[tuple[int, int, str, int, bytes]]:
-        """Like :meth:`read`, but lean ``(seq, t_ms, type, version, payload)`` tuples, payload as bytes.
-
-        For projections and replays, which need neither the run id nor the hash of each row:
-        fetching and wrapping those costs as much as folding the events themselves on SQLite.
-        """
-        for rows in self.read_chunks(
-            run_id, from_seq=from_seq, to_seq=to_seq, types=types, to_t_ms=to_t_ms, chunk=chunk
-        ):
-            yield from rows
-
     def read_chunks(
         self,
         run_id: str,
@@ -291,7 +277,11 @@ class EventStore:
         chunk: int | None = None,
         hashes: bool = False,
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """:meth:`read_rows` as lists of up to ``chunk`` rows, for folds that loop over them directly.
+        """Lean ``(seq, t_ms, type, version, payload)`` rows (payload as bytes) in lists of up to
+        ``chunk``, for folds that loop over them directly (bounds as for :meth:`read`).
+
+        Projections and replays need neither the run id nor the hash of each row: fetching and
+        wrapping those costs as much as folding the events themselves on SQLite.
 
         With ``hashes`` each row also carries the stored hash (bytes) as a sixth field, for folds
         that recompute the chain as they go (``rexnet replay``). A generator level per row costs
@@ -319,7 +309,7 @@ class EventStore:
         Why columns: fetching a row costs more than folding it (on SQLite the driver releases the
         GIL and SQLite takes its mutex for every row, and every column becomes a Python object).
         Here the database concatenates each column of a chunk into one JSON array, which is
-        fetched and parsed in one call each: about half the cost of the row-by-row read.
+        fetched and parsed in one call each, far cheaper than the row-by-row read.
 
         The payload array is the stored payload texts joined by commas, so it parses to exactly
         one element per row as long as every payload is a JSON value (an empty or broken payload
@@ -432,6 +422,19 @@ class EventStore:
         """The run's stored input-journal chunks in index order, streamed."""
         return journal.journal_rows(self, run_id)
 
+    # -- persisted snapshots (rexnet.store.snapshot_table; their meaning: rexnet.replay.persisted) --
+    def snapshot_keys(self, run_id: str, lo: int, hi: int | None) -> list[SnapshotKey]:
+        """The snapshot rows (without state) of ``run_id`` with ``lo <= seq <= hi``, by seq."""
+        return snapshot_table.snapshot_keys(self, run_id, lo, hi)
+
+    def snapshot_state(self, run_id: str, seq: int) -> bytes | None:
+        """The stored state of one snapshot (``None`` when the row is gone)."""
+        return snapshot_table.snapshot_state(self, run_id, seq)
+
+    def put_snapshots(self, rows: Sequence[tuple[Any, ...]], *, replace: bool = False) -> None:
+        """Insert (with ``replace``: overwrite) full snapshot rows in one transaction."""
+        snapshot_table.put_snapshots(self, rows, replace=replace)
+
     def orphan_events(self) -> list[tuple[str, int, int, int]]:
         """Rows of ``event_log`` whose run does not exist: ``(run_id, rows, first seq, last seq)``
         per missing run. The schema refuses such rows (migration 0005); finding any means someone
@@ -465,18 +468,14 @@ class EventStore:
             )
         else:
             prev, expected = GENESIS, 0
-        for row in self.read(run_id, from_seq=min(expected, 0)):
-            if row.seq != expected or row.seq > info.head_seq:
-                return min(row.seq, expected)
-            prev = chain_hash(prev, row.seq, row.t_ms, row.type, row.version, row.payload.encode())
-            if prev != row.hash:
-                return row.seq
-            expected += 1
-        if expected <= info.head_seq:
-            return expected
-        if prev != info.head_hash or info.events != info.head_seq + 1:
+        rows = (
+            (r.seq, r.t_ms, r.type, r.version, r.payload.encode(), r.hash)
+            for r in self.read(run_id, from_seq=min(expected, 0))
+        )
+        bad = first_bad_seq([rows], info.head_seq, info.head_hash, prev=prev, expected=expected)
+        if bad is None and info.events != info.head_seq + 1:
             return info.head_seq
-        return None
+        return bad
 
     def hash_at(self, run: RunInfo, seq: int) -> bytes:
         """The chain hash at ``seq`` of ``run``'s full history (a fork's prefix read from its parent).
@@ -627,7 +626,7 @@ def _cause(error: BaseException) -> str:
     return lines[0].strip() if lines else type(error).__name__
 
 
-def _one_line(reason: str | None) -> str | None:
+def failure_line(reason: str | None) -> str | None:
     """The first line of a failure reason, at most 500 characters, passwords masked."""
     if not reason:
         return None

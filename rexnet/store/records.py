@@ -96,10 +96,6 @@ class RunInfo:
     #: why a ``failed`` run failed (one line), else None
     failure: str | None = None
 
-    @property
-    def head_hash_hex(self) -> str:
-        return self.head_hash.hex()
-
     def identity(self) -> dict[str, Any]:
         """What names the run and where its history stands: the row of ``rexnet runs`` (and the
         head of ``rexnet replay``'s summary)."""
@@ -147,3 +143,21 @@ def scales(market: dict[str, Any]) -> dict[str, str]:
     ctx = decimal.Context(prec=MONEY_SCALE_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
     money = ctx.divide(Decimal(exact.numerator), Decimal(exact.denominator))
     return {"price_scale": str(spec.tick), "qty_scale": str(spec.meter_kw), "money_scale": str(money)}
+
+
+_BIGINT = 1 << 63
+
+
+def check_new_run(parent_run_id: str | None, fork_seq: int | None, seed: int) -> None:
+    """The rules of a new run's arguments that every recorder keeps (``ValueError``): a fork
+    gives both its parent and ``fork_seq``, and the seed fits in 64 bits."""
+    if (parent_run_id is None) != (fork_seq is None):
+        raise ValueError("parent_run_id and fork_seq go together")
+    if not -_BIGINT <= seed < _BIGINT:
+        raise ValueError(f"seed {seed} does not fit in 64 bits")
+
+
+def check_fork_seq(parent: RunInfo, fork_seq: int) -> None:
+    """A fork shares ``-1`` (nothing) up to the parent's head (``ValueError`` otherwise)."""
+    if not -1 <= fork_seq <= parent.head_seq:
+        raise ValueError(f"fork_seq {fork_seq} is outside run {parent.run_id} (head {parent.head_seq})")

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rexnet.domain.codec import chain_rows
+from rexnet.domain.codec import CHAIN_ROWS
 from rexnet.errors import ConcurrencyError, IntegrityError, StoreError
 from rexnet.store.engine import translated
 from rexnet.store.schema import runs
@@ -32,6 +32,7 @@ from rexnet.store.snapshot_table import insert_rows
 
 if TYPE_CHECKING:
     from rexnet.store.event_store import EventStore
+    from rexnet.store.recorder import Recorder
 
 _COLUMNS = "run_id, seq, t_ms, type, version, payload, hash"
 _INSERT_ONE = f"INSERT INTO event_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -54,12 +55,12 @@ class RunWriter:
     ``resume`` can continue from).
 
     The bytes are exactly those of :func:`rexnet.domain.codec.encode_payload` and
-    :func:`rexnet.domain.codec.chain_hash`, produced by the codec's hot loop
-    :func:`~rexnet.domain.codec.chain_rows` (the contract suite checks the head against an
+    :func:`rexnet.domain.codec.chain_hash`, produced by the build's append loop
+    (:data:`rexnet.domain.codec.CHAIN_ROWS`; the contract suite checks the head against an
     independent chain computed with the codec's per-event functions).
     """
 
-    def __init__(self, store: EventStore, run_id: str, *, batch_size: int = 5000) -> None:
+    def __init__(self, store: Recorder, run_id: str, *, batch_size: int = 5000) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self._store = store
@@ -122,7 +123,7 @@ class RunWriter:
         while True:
             mark = len(rows)
             try:
-                chain_rows(rows, it, self._seq, self._hash, limit)
+                CHAIN_ROWS(rows, it, self._seq, self._hash, limit)
             finally:
                 # The rows appended are chained even if an event failed part-way: keep them.
                 if len(rows) > mark:
@@ -147,72 +148,20 @@ class RunWriter:
             if self._snapshots:
                 self._flush_snapshots()
             return
-        store = self._store
-        first, last = self._committed_seq + 1, self._seq
+        last = self._seq
         try:
-            with translated(store.url, f"run {self.run_id}: append failed"):
-                with store.engine.connect() as conn:
-                    conn = conn.execution_options(rexnet_write=True)
-                    with conn.begin():
-                        moved = conn.execute(
-                            sa.update(runs)
-                            .where(runs.c.run_id == self.run_id, runs.c.head_seq == self._committed_seq)
-                            .values(head_seq=last, head_hash=self._hash, events=last + 1)
-                        ).rowcount
-                        if moved != 1:
-                            raise self._lost(first)
-                        self._insert(conn, rows)
-                        self._insert_snapshots(conn)
-        except IntegrityError as error:
-            if _is_duplicate(error.__cause__):
-                raise self._lost(first) from None
+            self._store.commit_rows(self.run_id, self._committed_seq, rows, self._hash, self._snapshots)
+        except ConcurrencyError as error:
+            self._broken = error  # nothing of the batch was written; no further flush
             raise
         self._committed_seq = last
         rows.clear()
         self._snapshots.clear()
 
-    def _insert_snapshots(self, conn: sa.Connection) -> None:
-        if self._snapshots:
-            cursor = conn.connection.cursor()
-            try:
-                insert_rows(cursor, conn.dialect.name, self._snapshots)
-            finally:
-                cursor.close()
-
     def _flush_snapshots(self) -> None:
         """Snapshots of committed seqs, with no events to flush: a transaction of their own."""
-        with translated(self._store.url, f"run {self.run_id}: cannot write snapshots"):
-            with self._store.engine.connect() as conn:
-                conn = conn.execution_options(rexnet_write=True)
-                with conn.begin():
-                    self._insert_snapshots(conn)
+        self._store.commit_rows(self.run_id, self._committed_seq, [], self._hash, self._snapshots)
         self._snapshots.clear()
-
-    def _insert(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
-        """Insert buffered ``(seq, t_ms, type, version, payload, hash)`` rows of this run."""
-        run_id = (self.run_id,)
-        cursor = conn.connection.cursor()
-        try:
-            if conn.dialect.name == "postgresql":
-                with cursor.copy(_COPY) as copy:  # type: ignore[attr-defined]
-                    write = copy.write_row
-                    for row in rows:
-                        write(run_id + row)
-            else:
-                full = len(rows) - len(rows) % _ROWS_PER_INSERT
-                execute, flat = cursor.execute, itertools.chain.from_iterable
-                for start in range(0, full, _ROWS_PER_INSERT):
-                    params = list(run_id)
-                    params.extend(flat(rows[start : start + _ROWS_PER_INSERT]))
-                    execute(_INSERT_MANY, params)
-                if full < len(rows):
-                    cursor.executemany(_INSERT_ONE, [run_id + row for row in rows[full:]])
-        finally:
-            cursor.close()
-
-    def _lost(self, seq: int) -> ConcurrencyError:
-        self._broken = ConcurrencyError(f"run {self.run_id}: seq {seq} already written by another writer")
-        return self._broken
 
     # -- closing -----------------------------------------------------------------------------------
     def close(self, status: str | None = None) -> None:
@@ -250,3 +199,81 @@ def _is_duplicate(error: BaseException | None) -> bool:
     if getattr(error, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
         return True
     return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed: event_log" in str(error)
+
+
+def commit_rows(
+    store: EventStore,
+    run_id: str,
+    after_seq: int,
+    rows: list[tuple[Any, ...]],
+    head: bytes,
+    snapshots: Sequence[tuple[Any, ...]] = (),
+) -> None:
+    """Write chained ``(seq, t_ms, type, version, payload, hash)`` rows that continue ``run_id`` at
+    ``after_seq`` and move its head to the last of them, with the persisted ``snapshots`` rows
+    (:mod:`rexnet.store.snapshot_table`) of seqs up to there, in one transaction. With no rows
+    only the snapshots are written (their seqs are committed already).
+
+    Raises:
+        ConcurrencyError: the run's head is no longer ``after_seq`` (another writer appended
+            first); nothing is written.
+    """
+    if not rows:
+        with translated(store.url, f"run {run_id}: cannot write snapshots"):
+            with store.engine.connect() as conn:
+                conn = conn.execution_options(rexnet_write=True)
+                with conn.begin():
+                    _insert_snapshots(conn, snapshots)
+        return
+    first, last = after_seq + 1, rows[-1][0]
+    lost = ConcurrencyError(f"run {run_id}: seq {first} already written by another writer")
+    try:
+        with translated(store.url, f"run {run_id}: append failed"):
+            with store.engine.connect() as conn:
+                conn = conn.execution_options(rexnet_write=True)
+                with conn.begin():
+                    moved = conn.execute(
+                        sa.update(runs)
+                        .where(runs.c.run_id == run_id, runs.c.head_seq == after_seq)
+                        .values(head_seq=last, head_hash=head, events=last + 1)
+                    ).rowcount
+                    if moved != 1:
+                        raise lost
+                    _insert(conn, run_id, rows)
+                    _insert_snapshots(conn, snapshots)
+    except IntegrityError as error:
+        if _is_duplicate(error.__cause__):
+            raise lost from None
+        raise
+
+
+def _insert_snapshots(conn: sa.Connection, snapshots: Sequence[tuple[Any, ...]]) -> None:
+    if snapshots:
+        cursor = conn.connection.cursor()
+        try:
+            insert_rows(cursor, conn.dialect.name, snapshots)
+        finally:
+            cursor.close()
+
+
+def _insert(conn: sa.Connection, run_id: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert buffered ``(seq, t_ms, type, version, payload, hash)`` rows of ``run_id``."""
+    key = (run_id,)
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(_COPY) as copy:  # type: ignore[attr-defined]
+                write = copy.write_row
+                for row in rows:
+                    write(key + row)
+        else:
+            full = len(rows) - len(rows) % _ROWS_PER_INSERT
+            execute, flat = cursor.execute, itertools.chain.from_iterable
+            for start in range(0, full, _ROWS_PER_INSERT):
+                params = list(key)
+                params.extend(flat(rows[start : start + _ROWS_PER_INSERT]))
+                execute(_INSERT_MANY, params)
+            if full < len(rows):
+                cursor.executemany(_INSERT_ONE, [key + row for row in rows[full:]])
+    finally:
+        cursor.close()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from rexnet.errors import InputError
 from rexnet.store.engine import translated
-from rexnet.sweep.schema import ensure_schema, sweep_runs, sweeps
+from rexnet.sweep.tables import ensure_schema, sweep_runs, sweeps
 
 
 @dataclass

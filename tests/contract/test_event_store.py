@@ -1,7 +1,10 @@
-"""The event store contract: one suite, run against every backend (SQLite file and PostgreSQL).
+"""The recorder contract: one suite, run against every recorder (SQLite file, PostgreSQL, memory).
 
-Every test takes the ``db_url`` fixture of ``tests/conftest.py``, so each runs once per backend;
-PostgreSQL runs skip outside CI when ``REXNET_TEST_PG_URL`` is unset and fail under ``CI=true``.
+:class:`RecorderContract` holds what every implementation of :class:`rexnet.store.Recorder` must
+do; :class:`TestSQLStore` runs it on the ``db_url`` fixture of ``tests/conftest.py`` (once per
+SQL backend; PostgreSQL runs skip outside CI when ``REXNET_TEST_PG_URL`` is unset and fail under
+``CI=true``) and :class:`TestMemoryStore` on :class:`rexnet.store.MemoryStore`. The module-level
+tests need a database (triggers, raw SQL, URLs, migrations, concurrent writers).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from rexnet.errors import (
     RunNotFound,
     SchemaTooNew,
 )
-from rexnet.store import EventStore, RunWriter, StoredEvent, open_store, upgrade
+from rexnet.store import EventStore, MemoryStore, Recorder, RunWriter, StoredEvent, open_store, upgrade
 from rexnet.store.migrate import head_revision
 
 MARKET = MarketSpec().to_record()
@@ -82,72 +85,9 @@ def plain_engine(url: str) -> sa.Engine:
 
 
 # -- runs -------------------------------------------------------------------------------------------
-def test_create_get_list_runs(store):
-    a = new_run(store, "alpha")
-    b = new_run(store)
-    assert len(a.run_id) == 12 and int(a.run_id, 16) >= 0
-    assert (a.status, a.head_seq, a.head_hash, a.events) == ("running", -1, codec.GENESIS, 0)
-    assert a.scenario == {"units": 4} and a.seed == 7 and a.code_version == "test" and a.market == MARKET
-    assert store.get_run("alpha") == a == store.get_run(a.run_id)
-    assert store.get_run(b.run_id).name is None
-    assert [r.run_id for r in store.list_runs()] == [a.run_id, b.run_id]
-
-
-def test_scales_are_derived_from_the_market(store):
-    run = new_run(store)
-    assert (run.price_scale, run.qty_scale, run.money_scale) == ("0.01", "0.001", "2.5E-9")
-
-
-def test_run_names_are_unique(store):
-    new_run(store, "dup")
-    with pytest.raises(IntegrityError, match="'dup' already exists"):
-        new_run(store, "dup")
-
-
-def test_unknown_run(store):
-    with pytest.raises(RunNotFound, match="no run 'nope'"):
-        store.get_run("nope")
-    for call in (store.head, store.writer, store.verify_chain):
-        with pytest.raises(RunNotFound):
-            call("nope")
-
-
-def test_name_equal_to_another_runs_id_is_ambiguous(store):
-    a = new_run(store)
-    new_run(store, a.run_id)
-    with pytest.raises(RunNotFound, match=f"run name '{a.run_id}' is ambiguous"):
-        store.get_run(a.run_id)
-
-
-def test_set_status(store):
-    run = new_run(store)
-    store.set_status(run.run_id, "failed")
-    assert store.get_run(run.run_id).status == "failed"
-    with pytest.raises(ValueError):
-        store.set_status(run.run_id, "done")
 
 
 # -- append and read --------------------------------------------------------------------------------
-def test_append_read_round_trip(store):
-    events = sample_events()
-    run = filled_run(store, events)
-    rows = list(store.read(run.run_id))
-    assert all(isinstance(r, StoredEvent) for r in rows)
-    assert [r.seq for r in rows] == list(range(len(events)))
-    assert [r.event() for r in rows] == events
-    assert [r.payload for r in rows] == [codec.encode_payload(e).decode() for e in events]
-    info = store.get_run(run.run_id)
-    assert (info.status, info.head_seq, info.events) == ("completed", len(events) - 1, len(events))
-
-
-def test_head_hash_equals_an_independent_chain(store):
-    events = sample_events()
-    run = filled_run(store, events)
-    expected = independent_chain(events)
-    assert store.head(run.run_id) == (len(events) - 1, expected)
-    assert store.get_run(run.run_id).head_hash == expected
-    assert list(store.read(run.run_id))[-1].hash == expected
-    assert store.verify_chain(run.run_id) is None
 
 
 def _example(cls: type, i: int):
@@ -166,70 +106,6 @@ def _example(cls: type, i: int):
         else:
             values.append({"z": [1, {"y": None, "b": "é"}], "a": i})
     return cls(*values)
-
-
-def test_every_event_class_is_stored_with_the_codec_bytes(store):
-    # run_completed closes a log (migration 0005): it comes once, last
-    classes = [cls for cls in ev.EVENT_CLASSES if cls is not ev.RunCompleted]
-    events = [_example(cls, i) for i in range(2) for cls in classes] + [_example(ev.RunCompleted, 0)]
-    run = filled_run(store, events)
-    rows = list(store.read(run.run_id))
-    assert [r.payload.encode() for r in rows] == [codec.encode_payload(e) for e in events]
-    assert [r.event() for r in rows] == events
-    assert store.head(run.run_id)[1] == independent_chain(events)
-
-
-def test_writer_assigns_seqs_and_flushes_in_batches(store):
-    events = sample_events(20)
-    run = new_run(store)
-    writer = store.writer(run.run_id, batch_size=5)
-    assert isinstance(writer, RunWriter) and writer.seq == -1 and writer.head_hash == codec.GENESIS
-    writer.append(events[:12])
-    assert writer.seq == 11 and writer.head_hash == independent_chain(events[:12])
-    assert store.head(run.run_id)[0] == 9  # two full batches written, two events pending
-    writer.append(events[12:])
-    writer.close()
-    assert store.head(run.run_id) == (len(events) - 1, independent_chain(events))
-    assert store.get_run(run.run_id).status == "running"  # close() without a status leaves it
-    # a new writer continues the chain from the committed head
-    more = [ev.UnitOpened(200_000, 99)]
-    with store.writer(run.run_id) as again:
-        again.append(more)
-    assert store.head(run.run_id)[1] == independent_chain(events + more)
-
-
-def test_writer_context_marks_failed_on_exception_and_keeps_the_prefix(store):
-    events = sample_events(10)
-    run = new_run(store)
-    with pytest.raises(RuntimeError):
-        with store.writer(run.run_id) as writer:
-            writer.append(events)
-            raise RuntimeError("simulator crashed")
-    info = store.get_run(run.run_id)
-    assert info.status == "failed" and info.head_seq == len(events) - 1
-    assert store.verify_chain(run.run_id) is None
-
-
-def test_read_streams_by_seq_range_type_and_time(store):
-    events = sample_events(60)
-    run = filled_run(store, events)
-    rid = run.run_id
-    assert [r.seq for r in store.read(rid, from_seq=10, to_seq=20, chunk=3)] == list(range(10, 21))
-    trades = [r for r in store.read(rid, types={"trade"}, chunk=4)]
-    assert [r.event() for r in trades] == [e for e in events if e.TYPE == "trade"]
-    two = list(store.read(rid, types=["trade", "unit_opened"], chunk=5))
-    assert [r.seq for r in two] == [i for i, e in enumerate(events) if e.TYPE in ("trade", "unit_opened")]
-    early = list(store.read(rid, to_t_ms=10_000, chunk=2))
-    assert [r.event() for r in early] == [e for e in events if e.t <= 10_000]
-    assert list(store.read(rid, types=[])) == []
-    assert list(store.read(rid, from_seq=len(events))) == []
-
-
-def test_read_is_lazy(store):
-    run = filled_run(store, sample_events(30))
-    stream = store.read(run.run_id, chunk=4)
-    assert next(stream).seq == 0  # a generator: fetches one chunk at a time
-    stream.close()
 
 
 # -- append-only, enforced by the database ---------------------------------------------------------------
@@ -363,24 +239,6 @@ def test_racing_writers_exactly_one_wins(db_url):
 
 
 # -- forks ------------------------------------------------------------------------------------------
-def test_fork_starts_at_the_parents_hash_and_stores_only_its_own_events(store):
-    events = sample_events(10)
-    parent = filled_run(store, events)
-    fork = new_run(store, "fork", parent_run_id=parent.run_id, fork_seq=4)
-    assert (fork.head_seq, fork.head_hash, fork.events) == (4, independent_chain(events[:5]), 5)
-    own = [ev.UnitOpened(50_000, 77), ev.UnitOpened(50_001, 78)]
-    with store.writer(fork.run_id) as writer:
-        writer.append(own)
-    rows = list(store.read(fork.run_id))
-    assert [r.seq for r in rows] == [5, 6] and [r.event() for r in rows] == own
-    assert store.head(fork.run_id)[1] == independent_chain(events[:5] + own)
-    assert store.verify_chain(fork.run_id) is None
-    grandchild = new_run(store, parent_run_id=fork.run_id, fork_seq=2)  # inside the shared prefix
-    assert grandchild.head_hash == independent_chain(events[:3])
-    with pytest.raises(ValueError):
-        new_run(store, parent_run_id=parent.run_id, fork_seq=len(events))
-    with pytest.raises(RunNotFound):
-        new_run(store, parent_run_id="nope", fork_seq=0)
 
 
 # -- tamper detection -------------------------------------------------------------------------------------
@@ -509,16 +367,6 @@ def test_in_memory_sqlite_store():
         assert len(list(store.read(run.run_id))) == 14
 
 
-def test_read_rows_is_read_without_run_id_and_hash(store):
-    run = filled_run(store, sample_events(25))
-    full = [
-        (e.seq, e.t_ms, e.type, e.version, e.payload.encode())
-        for e in store.read(run.run_id, from_seq=3, to_seq=20)
-    ]
-    assert list(store.read_rows(run.run_id, from_seq=3, to_seq=20, chunk=4)) == full
-    assert list(store.read_rows(run.run_id, types=["no_such_type"])) == []
-
-
 # -- the column read of replays -----------------------------------------------------------------------------
 CODES = (("order_accepted", 1), ("trade", 1), ("unit_opened", 1), ("order_cancelled", 1))
 
@@ -539,25 +387,6 @@ def expected_entries(store: EventStore, run_id: str, **kw) -> list[tuple]:
         (r.seq, r.t_ms, pairs.get((r.type, r.version), f"{r.type}@{r.version}"), orjson.loads(r.payload))
         for r in store.read(run_id, **kw)
     ]
-
-
-def test_read_coded_gives_every_event_by_columns(store):
-    run = filled_run(store, sample_events(45))
-    rid = run.run_id
-    run = store.get_run(rid)
-    assert coded_entries(store, rid, from_seq=0, to_seq=run.head_seq + 6, chunk=5) == expected_entries(
-        store, rid
-    )
-    assert coded_entries(store, rid, from_seq=3, to_seq=20, chunk=4) == expected_entries(
-        store, rid, from_seq=3, to_seq=20
-    )
-    # a chunk of known types only comes parsed, with its seqs as a range
-    chunk = next(store.read_coded(rid, from_seq=1, to_seq=3, codes=CODES))
-    assert chunk.seqs == range(1, 4) and all(isinstance(p, dict) for p in chunk.payloads)
-    # pairs not among the codes (run_started, order_rejected, gate_closed) come as "type@version"
-    codes = {c for _, _, c, _ in coded_entries(store, rid, from_seq=0, to_seq=run.head_seq)}
-    assert {"run_started@1", "order_rejected@1", "gate_closed@2"} <= codes
-    assert list(store.read_coded(rid, from_seq=5, to_seq=4, codes=CODES)) == []
 
 
 def test_read_coded_reads_a_log_with_a_gap_row_by_row(store, db_url):
@@ -591,5 +420,207 @@ def test_reads_go_on_past_a_gap_wider_than_a_chunk(store, db_url):
     tamper(db_url, "DELETE FROM event_log WHERE run_id = :r AND seq >= 5 AND seq <= 14", r=run.run_id)
     left = [s for s in range(32) if not 5 <= s <= 14]
     assert [r.seq for r in store.read(run.run_id, chunk=4)] == left
-    assert [r[0] for r in store.read_rows(run.run_id, chunk=3)] == left
+    assert [r[0] for c in store.read_chunks(run.run_id, chunk=3) for r in c] == left
     assert [r.seq for r in store.read(run.run_id, from_seq=6, to_seq=16, chunk=2)] == [15, 16]
+
+
+class RecorderContract:
+    """The contract every recorder keeps (:class:`rexnet.store.Recorder`): subclasses give the
+    ``store`` fixture (as eventsourcing's recorder test cases do); what only a database can show
+    (triggers, raw SQL tampering, URLs, concurrent processes) is in the functions below."""
+
+    def test_create_get_list_runs(self, store):
+        a = new_run(store, "alpha")
+        b = new_run(store)
+        assert len(a.run_id) == 12 and int(a.run_id, 16) >= 0
+        assert (a.status, a.head_seq, a.head_hash, a.events) == ("running", -1, codec.GENESIS, 0)
+        assert a.scenario == {"units": 4} and a.seed == 7 and a.code_version == "test" and a.market == MARKET
+        assert store.get_run("alpha") == a == store.get_run(a.run_id)
+        assert store.get_run(b.run_id).name is None
+        assert [r.run_id for r in store.list_runs()] == [a.run_id, b.run_id]
+
+    def test_scales_are_derived_from_the_market(self, store):
+        run = new_run(store)
+        assert (run.price_scale, run.qty_scale, run.money_scale) == ("0.01", "0.001", "2.5E-9")
+
+    def test_run_names_are_unique(self, store):
+        new_run(store, "dup")
+        with pytest.raises(IntegrityError, match="'dup' already exists"):
+            new_run(store, "dup")
+
+    def test_unknown_run(self, store):
+        with pytest.raises(RunNotFound, match="no run 'nope'"):
+            store.get_run("nope")
+        for call in (store.head, store.writer, store.verify_chain):
+            with pytest.raises(RunNotFound):
+                call("nope")
+
+    def test_name_equal_to_another_runs_id_is_ambiguous(self, store):
+        a = new_run(store)
+        new_run(store, a.run_id)
+        with pytest.raises(RunNotFound, match=f"run name '{a.run_id}' is ambiguous"):
+            store.get_run(a.run_id)
+
+    def test_set_status(self, store):
+        run = new_run(store)
+        store.set_status(run.run_id, "failed")
+        assert store.get_run(run.run_id).status == "failed"
+        with pytest.raises(ValueError):
+            store.set_status(run.run_id, "done")
+
+    def test_append_read_round_trip(self, store):
+        events = sample_events()
+        run = filled_run(store, events)
+        rows = list(store.read(run.run_id))
+        assert all(isinstance(r, StoredEvent) for r in rows)
+        assert [r.seq for r in rows] == list(range(len(events)))
+        assert [r.event() for r in rows] == events
+        assert [r.payload for r in rows] == [codec.encode_payload(e).decode() for e in events]
+        info = store.get_run(run.run_id)
+        assert (info.status, info.head_seq, info.events) == ("completed", len(events) - 1, len(events))
+
+    def test_head_hash_equals_an_independent_chain(self, store):
+        events = sample_events()
+        run = filled_run(store, events)
+        expected = independent_chain(events)
+        assert store.head(run.run_id) == (len(events) - 1, expected)
+        assert store.get_run(run.run_id).head_hash == expected
+        assert list(store.read(run.run_id))[-1].hash == expected
+        assert store.verify_chain(run.run_id) is None
+
+    def test_every_event_class_is_stored_with_the_codec_bytes(self, store):
+        # run_completed closes a log (migration 0005): it comes once, last
+        classes = [cls for cls in ev.EVENT_CLASSES if cls is not ev.RunCompleted]
+        events = [_example(cls, i) for i in range(2) for cls in classes] + [_example(ev.RunCompleted, 0)]
+        run = filled_run(store, events)
+        rows = list(store.read(run.run_id))
+        assert [r.payload.encode() for r in rows] == [codec.encode_payload(e) for e in events]
+        assert [r.event() for r in rows] == events
+        assert store.head(run.run_id)[1] == independent_chain(events)
+
+    def test_writer_assigns_seqs_and_flushes_in_batches(self, store):
+        events = sample_events(20)
+        run = new_run(store)
+        writer = store.writer(run.run_id, batch_size=5)
+        assert isinstance(writer, RunWriter) and writer.seq == -1 and writer.head_hash == codec.GENESIS
+        writer.append(events[:12])
+        assert writer.seq == 11 and writer.head_hash == independent_chain(events[:12])
+        assert store.head(run.run_id)[0] == 9  # two full batches written, two events pending
+        writer.append(events[12:])
+        writer.close()
+        assert store.head(run.run_id) == (len(events) - 1, independent_chain(events))
+        assert store.get_run(run.run_id).status == "running"  # close() without a status leaves it
+        # a new writer continues the chain from the committed head
+        more = [ev.UnitOpened(200_000, 99)]
+        with store.writer(run.run_id) as again:
+            again.append(more)
+        assert store.head(run.run_id)[1] == independent_chain(events + more)
+
+    def test_writer_context_marks_failed_on_exception_and_keeps_the_prefix(self, store):
+        events = sample_events(10)
+        run = new_run(store)
+        with pytest.raises(RuntimeError):
+            with store.writer(run.run_id) as writer:
+                writer.append(events)
+                raise RuntimeError("simulator crashed")
+        info = store.get_run(run.run_id)
+        assert info.status == "failed" and info.head_seq == len(events) - 1
+        assert store.verify_chain(run.run_id) is None
+
+    def test_read_streams_by_seq_range_type_and_time(self, store):
+        events = sample_events(60)
+        run = filled_run(store, events)
+        rid = run.run_id
+        assert [r.seq for r in store.read(rid, from_seq=10, to_seq=20, chunk=3)] == list(range(10, 21))
+        trades = [r for r in store.read(rid, types={"trade"}, chunk=4)]
+        assert [r.event() for r in trades] == [e for e in events if e.TYPE == "trade"]
+        two = list(store.read(rid, types=["trade", "unit_opened"], chunk=5))
+        assert [r.seq for r in two] == [i for i, e in enumerate(events) if e.TYPE in ("trade", "unit_opened")]
+        early = list(store.read(rid, to_t_ms=10_000, chunk=2))
+        assert [r.event() for r in early] == [e for e in events if e.t <= 10_000]
+        assert list(store.read(rid, types=[])) == []
+        assert list(store.read(rid, from_seq=len(events))) == []
+
+    def test_read_is_lazy(self, store):
+        run = filled_run(store, sample_events(30))
+        stream = store.read(run.run_id, chunk=4)
+        assert next(stream).seq == 0  # a generator: fetches one chunk at a time
+        stream.close()
+
+    def test_fork_starts_at_the_parents_hash_and_stores_only_its_own_events(self, store):
+        events = sample_events(10)
+        parent = filled_run(store, events)
+        fork = new_run(store, "fork", parent_run_id=parent.run_id, fork_seq=4)
+        assert (fork.head_seq, fork.head_hash, fork.events) == (4, independent_chain(events[:5]), 5)
+        own = [ev.UnitOpened(50_000, 77), ev.UnitOpened(50_001, 78)]
+        with store.writer(fork.run_id) as writer:
+            writer.append(own)
+        rows = list(store.read(fork.run_id))
+        assert [r.seq for r in rows] == [5, 6] and [r.event() for r in rows] == own
+        assert store.head(fork.run_id)[1] == independent_chain(events[:5] + own)
+        assert store.verify_chain(fork.run_id) is None
+        grandchild = new_run(store, parent_run_id=fork.run_id, fork_seq=2)  # inside the shared prefix
+        assert grandchild.head_hash == independent_chain(events[:3])
+        with pytest.raises(ValueError):
+            new_run(store, parent_run_id=parent.run_id, fork_seq=len(events))
+        with pytest.raises(RunNotFound):
+            new_run(store, parent_run_id="nope", fork_seq=0)
+
+    def test_read_chunks_are_read_without_run_id_and_hash(self, store):
+        run = filled_run(store, sample_events(25))
+        full = [
+            (e.seq, e.t_ms, e.type, e.version, e.payload.encode())
+            for e in store.read(run.run_id, from_seq=3, to_seq=20)
+        ]
+        chunks = list(store.read_chunks(run.run_id, from_seq=3, to_seq=20, chunk=4))
+        assert [r for c in chunks for r in c] == full and all(len(c) <= 4 for c in chunks)
+        assert list(store.read_chunks(run.run_id, types=["no_such_type"])) == []
+
+    def test_read_coded_gives_every_event_by_columns(self, store):
+        run = filled_run(store, sample_events(45))
+        rid = run.run_id
+        run = store.get_run(rid)
+        assert coded_entries(store, rid, from_seq=0, to_seq=run.head_seq + 6, chunk=5) == expected_entries(
+            store, rid
+        )
+        assert coded_entries(store, rid, from_seq=3, to_seq=20, chunk=4) == expected_entries(
+            store, rid, from_seq=3, to_seq=20
+        )
+        # a chunk of known types only comes parsed, with its seqs as a range
+        chunk = next(store.read_coded(rid, from_seq=1, to_seq=3, codes=CODES))
+        assert chunk.seqs == range(1, 4) and all(isinstance(p, dict) for p in chunk.payloads)
+        # pairs not among the codes (run_started, order_rejected, gate_closed) come as "type@version"
+        codes = {c for _, _, c, _ in coded_entries(store, rid, from_seq=0, to_seq=run.head_seq)}
+        assert {"run_started@1", "order_rejected@1", "gate_closed@2"} <= codes
+        assert list(store.read_coded(rid, from_seq=5, to_seq=4, codes=CODES)) == []
+
+    def test_a_writer_behind_the_head_loses_and_writes_nothing(self, store):
+        run = new_run(store)
+        one, two = store.writer(run.run_id), store.writer(run.run_id)
+        one.append(sample_events(3))
+        one.flush()
+        two.append(sample_events(2))
+        with pytest.raises(ConcurrencyError, match="seq 0 already written"):
+            two.flush()
+        assert store.head(run.run_id)[0] == 4 and store.verify_chain(run.run_id) is None
+
+
+class TestSQLStore(RecorderContract):
+    """SQLite file and PostgreSQL (the ``db_url`` fixture runs each backend)."""
+
+    @pytest.fixture
+    def store(self, db_url):
+        with open_store(db_url) as s:
+            yield s
+
+
+class TestMemoryStore(RecorderContract):
+    """The in-memory recorder."""
+
+    @pytest.fixture
+    def store(self):
+        with MemoryStore() as s:
+            yield s
+
+    def test_is_a_recorder(self, store):
+        assert isinstance(store, Recorder) and isinstance(open_store("sqlite://"), Recorder)

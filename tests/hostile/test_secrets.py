@@ -27,7 +27,7 @@ from secrets_helpers import (
     with_query_password,
 )
 
-from rexnet.analytics import Analytics, engine
+from rexnet.analytics import Analytics, duckdb_session
 from rexnet.analytics.catalogue import VIEWS, Dialect, render
 from rexnet.analytics.errors import AnalyticsError
 from rexnet.analytics.guard import allowed_functions, allowed_relations, check_read_only
@@ -195,7 +195,7 @@ def test_redact_and_mask_cover_urls_query_strings_and_libpq_keywords():
 def test_the_password_never_enters_duckdb(pg_ledger):
     """Below the guard: the ATTACH string DuckDB keeps holds no password (a libpq passfile does)."""
     url, secret, _, _ = pg_ledger
-    con = engine.connect(sa.make_url(url))
+    con = duckdb_session.connect(sa.make_url(url))
     try:
         (path,) = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'ledger'").fetchone()
         assert secret not in path and "password" not in path.lower()
@@ -203,7 +203,7 @@ def test_the_password_never_enters_duckdb(pg_ledger):
         assert os.stat(passfile).st_mode & 0o777 == 0o600
         assert con.execute("SELECT count(*) FROM trades").fetchone()[0] >= 1  # the password was found
     finally:
-        engine.close(con)
+        duckdb_session.close(con)
     assert not os.path.exists(passfile)
 
 
@@ -473,7 +473,7 @@ def test_duckdb_gets_the_password_from_the_passfile_and_errors_hide_it():
         ):
             catcher.passwords.clear()
             with pytest.raises(AnalyticsError) as error:
-                engine.connect(sa.make_url(url))
+                duckdb_session.connect(sa.make_url(url))
             assert secret in catcher.passwords  # libpq read it from the passfile
             assert secret not in str(error.value) and "refused by the test" in str(error.value)
             assert passfiles() <= before  # removed as the failed session closed

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from analytics_helpers import ingest, invoke
 
-from rexnet.analytics import engine
+from rexnet.analytics import duckdb_session
 
 
 def event_count(url: str) -> int:
@@ -156,7 +156,7 @@ def test_read_only_introspection_is_allowed(ledger, statement):
 def test_the_session_itself_refuses_writes_and_files(ledger, tmp_path):
     """Second line of defence, below the parser check: READ_ONLY attach and locked configuration."""
     url, _ = ledger
-    con = engine.connect(sa.make_url(url))
+    con = duckdb_session.connect(sa.make_url(url))
     try:
         with pytest.raises(duckdb.Error, match="read-only"):
             con.execute("INSERT INTO ledger.runs (run_id) VALUES ('x')")
@@ -173,6 +173,6 @@ def test_the_session_itself_refuses_writes_and_files(ledger, tmp_path):
 
 def test_extensions_come_from_the_pypi_packages():
     for backend in ("sqlite", "postgresql"):
-        path = engine.extension_path(backend)
+        path = duckdb_session.extension_path(backend)
         assert path.suffix == ".duckdb_extension" and path.is_file()
         assert "duckdb_extension_" in str(path)

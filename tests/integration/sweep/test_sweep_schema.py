@@ -1,4 +1,4 @@
-"""Migration 0004 creates exactly the sweep tables of rexnet.sweep.schema (SQLite and PostgreSQL),
+"""Migration 0004 creates exactly the sweep tables of rexnet.sweep.tables (SQLite and PostgreSQL),
 and a ledger left at an older head gets them on first use by a sweep."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rexnet.store import open_store
 from rexnet.store.engine import create_engine_for
 from rexnet.store.migrate import alembic_config, current_revision, head_revision
 from rexnet.sweep.ledger import SweepLedger
-from rexnet.sweep.schema import metadata
+from rexnet.sweep.tables import metadata
 
 TABLES = {"sweeps", "sweep_runs"}
 

@@ -1,0 +1,151 @@
+"""RexNet's use cases: run, ingest, verify, fork, resume, audit, digest, experiment, book, accounts.
+
+Thin on purpose: each validates its arguments through the modules that own the rules, calls the
+code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.recording`, :mod:`rexnet.ingest`)
+and returns a typed result. Bad input raises :class:`rexnet.errors.InputError` (the CLI turns it
+into one line and exit 2); nothing is written before every input is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rexnet.app.results import ForkResult, RunSummary, VerifyResult, summary_of
+from rexnet.replay.audit import AuditResult
+from rexnet.store.recorder import LedgerReader, Recorder
+from rexnet.store.records import RunInfo
+
+Progress = Callable[[int, int], None]
+
+
+def run(
+    store: Recorder,
+    scenario: Any = None,
+    *,
+    seed: int | None = None,
+    units: int | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Simulate ``scenario`` (a :class:`~rexnet.sim.scenario.Scenario`, a built-in name or a TOML
+    path; ``None``: the default scenario) into a new run (``rexnet run``)."""
+    from rexnet.replay.simulate import run_scenario, with_overrides
+    from rexnet.sim.scenario import Scenario, load_scenario
+
+    chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    chosen = with_overrides(chosen, seed=seed, units=units)
+    return summary_of(run_scenario(store, chosen, name=name, progress=progress))
+
+
+def ingest(
+    store: Recorder, commands: str | Path, *, market: str | Path | None = None, name: str | None = None
+) -> RunSummary:
+    """Run an external JSONL command stream (``-``: standard input) through the exchange into a new
+    run (``rexnet ingest``). Pass 1 validates the whole stream (and stages it as input-journal
+    chunks) before anything is written; pass 2 stores the journal with the new run and executes
+    it, so memory does not grow with the stream."""
+    from rexnet.ingest import load_market
+    from rexnet.ingest_stream import stage
+    from rexnet.recording import record_commands
+
+    spec, _ = load_market(market)
+    with stage(str(commands), spec) as staged:
+        raw = record_commands(
+            store,
+            staged.commands(),
+            spec=spec,
+            name=name,
+            scenario=staged.record,
+            journal=staged.chunks(),
+        )
+    return RunSummary(raw["run_id"], name, raw["events"], raw["head_hash"])
+
+
+def verify(store: LedgerReader, run: RunInfo) -> VerifyResult:
+    """Re-execute ``run`` and compare it with its stored history (``Divergence`` on a mismatch)."""
+    from rexnet.replay.operations import verify_run
+
+    raw = verify_run(store, run)
+    return VerifyResult(raw["run_id"], raw["verified"], raw["head_hash"], raw["complete"])
+
+
+def fork(
+    store: Recorder,
+    parent: RunInfo,
+    *,
+    at_seq: int | None = None,
+    at_time: float | None = None,
+    sets: Sequence[str] = (),
+    shock_file: str | None = None,
+    name: str | None = None,
+) -> ForkResult:
+    """Fork ``parent`` at a seq or a time (one of them) with changed values and shocks."""
+    from rexnet.replay.operations import fork_run
+
+    raw = fork_run(store, parent, at_seq=at_seq, at_time=at_time, sets=sets, shock_file=shock_file, name=name)
+    base = summary_of({k: v for k, v in raw.items() if k not in ("parent", "fork_seq", "fork_t")})
+    return ForkResult(
+        base.run_id,
+        base.name,
+        base.events,
+        base.head_hash,
+        base.stats,
+        parent=raw["parent"],
+        fork_seq=raw["fork_seq"],
+        fork_t=raw["fork_t"],
+    )
+
+
+def resume(store: Recorder, run: RunInfo) -> RunSummary:
+    """Continue a run cut short to its end (``stats["resumed"]`` is False when it was complete)."""
+    from rexnet.replay.operations import resume_run
+
+    return summary_of(resume_run(store, run))
+
+
+def audit(store: LedgerReader, run: RunInfo, *, limit: int = 10) -> AuditResult:
+    """The chain, replay and settlement audit of ``run`` (forged history is named, not raised)."""
+    from rexnet.replay.audit import audit_run
+
+    return audit_run(store, run, limit=limit)
+
+
+def book(
+    store: LedgerReader, run: RunInfo, unit: int, *, at_seq: int | None = None, at_time: float | None = None
+) -> dict[str, Any]:
+    """Depth of one unit's book in display units, best level first, as of a seq or a time."""
+    from rexnet.replay.projection import book_view, engine_as_of
+
+    return book_view(engine_as_of(store, run, at_seq=at_seq, at_time=at_time), unit)
+
+
+def accounts(
+    store: LedgerReader, run: RunInfo, *, at_seq: int | None = None, at_time: float | None = None
+) -> list[dict[str, Any]]:
+    """Cash, positions, reservations and penalties per participant, as of a seq or a time."""
+    from rexnet.replay.projection import run_spec, state_as_of
+
+    # from the nearest persisted snapshot at or before the point (rexnet.replay.persisted)
+    return state_as_of(store, run, at_seq=at_seq, at_time=at_time)[1].rows(run_spec(run))
+
+
+def digest(store: LedgerReader, run: RunInfo, *, key_path: str | None) -> Any:
+    """A signed (or MACed) :class:`~rexnet.replay.digest.Digest` of ``run``'s head, after checking
+    its chain (``CheckFailed`` on a broken one); ``key_path`` as ``--key`` (``None``: the default)."""
+    from rexnet.replay.digest import load_key, make_digest
+
+    return make_digest(store, run, load_key(key_path))
+
+
+def experiment(
+    db_url: str, spec_ref: str, *, out: Path, scale: Any = "small", seeds: int | None = None
+) -> Any:
+    """Run (or finish) an experiment (name or TOML path) into the ledger at ``db_url``; its
+    :class:`~rexnet.experiment.runner.Result` (metrics by treatment, written under ``out``)."""
+    from rexnet.experiment.runner import run_experiment
+    from rexnet.experiment.spec import load_experiment
+
+    spec, folder = load_experiment(spec_ref)
+    return run_experiment(db_url, spec, scale=scale, seeds=seeds, folder=folder, out=out)

@@ -1,0 +1,123 @@
+"""The speed paths against their references, on the same generated streams.
+
+:class:`rexnet.exchange._fast.FastExchange` must emit exactly the events of the plain reference
+:class:`rexnet.exchange.Exchange` and end in the same state, and the append loop of
+:mod:`rexnet.domain._codec_fast` must give exactly the rows (payload bytes and chain hashes) of
+:func:`rexnet.domain.codec.chain_rows`, and the replay's decoder (:mod:`rexnet.replay.decode`)
+must read back the events :func:`rexnet.domain.codec.decode` reads. Both run in either build (pure or compiled), so the CI
+runs of both builds hold each path to the reference.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import IntEnum
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rexnet.domain import _codec_fast, codec
+from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Shrink, Side, TimeInForce
+from rexnet.domain.market import MarketSpec
+from rexnet.exchange import EXCHANGE_CLASS, Exchange, new_exchange
+from rexnet.exchange._fast import FastExchange
+from rexnet.replay.decode import decode_fast
+
+LOT = MarketSpec().lot_units
+UNIT_MS = 60_000
+
+
+class Big(IntEnum):
+    """An ``int`` subclass in a command field: events must still hold plain ints."""
+
+    PRICE = 101
+
+
+AGENTS = st.sampled_from(["a", "b", "c", "d"])
+REFS = st.sampled_from(["r0", "r1", "r2", "r3"])
+SIDES = st.sampled_from(["buy", "sell", Side.BUY, Side.SELL])
+TIFS = st.sampled_from(["gtc", "gtc", "ioc", "fok", TimeInForce.GTC, TimeInForce.IOC])
+PRICES = st.one_of(st.integers(96, 104), st.just(Big.PRICE), st.just(0), st.just(10**9))
+QTYS = st.one_of(st.integers(1, 5).map(lambda n: n * LOT), st.sampled_from([0, LOT + 1]))
+OFFSETS = st.integers(0, 3)
+
+
+@st.composite
+def command(draw, t: int):
+    unit = t // UNIT_MS + draw(OFFSETS)
+    agent, ref, side = draw(AGENTS), draw(REFS), draw(SIDES)
+    kind = draw(st.sampled_from(["limit"] * 5 + ["market", "cancel", "shrink", "set"]))
+    if kind == "limit":
+        return PlaceLimit(t, agent, ref, side, unit, draw(PRICES), draw(QTYS), draw(TIFS))
+    if kind == "market":
+        return PlaceMarket(t, agent, ref, side, unit, draw(QTYS))
+    if kind == "cancel":
+        return Cancel(t, agent, ref)
+    if kind == "shrink":
+        return Shrink(t, agent, ref, draw(QTYS))
+    units = draw(st.lists(st.integers(unit, unit + 2), min_size=1, max_size=3, unique=True))
+    return PlaceSet(t, agent, ref, side, units, draw(PRICES), draw(QTYS))
+
+
+@st.composite
+def streams(draw):
+    t, out = 0, []
+    for _ in range(draw(st.integers(1, 60))):
+        t += draw(st.sampled_from([0, 1, 500, 7_000, UNIT_MS // 2]))
+        out.append(draw(command(t)))
+    return out
+
+
+SPECS = st.builds(
+    MarketSpec,
+    unit_seconds=st.just(60),
+    horizon=st.just(3),
+    min_price=st.sampled_from([None, Decimal("0.97")]),
+    max_price=st.sampled_from([None, Decimal("10")]),
+    auction_align_gate=st.booleans(),
+    self_trade=st.sampled_from(["cancel_resting", "cancel_incoming", "cancel_both", "allow"]),
+    auction_mode=st.sampled_from(["continuous", "continuous", "periodic"]),
+    auction_period_seconds=st.just(20),
+    opening_auction=st.booleans(),
+)
+
+
+def _run(exchange: Exchange, stream: list) -> list:
+    events = []
+    for cmd in stream:
+        try:
+            events.extend(exchange.handle(cmd))
+        except (TypeError, ValueError) as exc:  # the same refusal from both, compared below
+            events.append(("raised", type(exc).__name__))
+    events.extend(exchange.advance(stream[-1][0] + 4 * UNIT_MS))
+    return events
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=SPECS, stream=streams())
+def test_fast_exchange_emits_the_reference_events(spec, stream):
+    reference, fast = Exchange(spec), FastExchange(spec)
+    expected = _run(reference, stream)
+    got = _run(fast, stream)
+    assert got == expected
+    # the same values *and* the same types: plain ints and strs, never an int subclass or an enum
+    assert [tuple(map(type, e)) for e in got] == [tuple(map(type, e)) for e in expected]
+    assert fast.state.snapshot() == reference.state.snapshot()
+    rows_ref: list = []
+    rows_fast: list = []
+    real = [e for e in expected if e[0] != "raised"]
+    codec.chain_rows(rows_ref, iter(real), -1, codec.GENESIS, len(real))
+    _codec_fast.chain_rows(rows_fast, iter(real), -1, codec.GENESIS, len(real))
+    assert rows_fast == rows_ref
+    # and the replay's fast decoder gives back exactly the events the reference codec does
+    for (_, t, kind, version, payload, _), event in zip(rows_ref, real, strict=True):
+        assert (
+            decode_fast(kind, version, t, payload.encode())
+            == codec.decode(kind, version, t, payload)
+            == event
+        )
+
+
+def test_the_build_picks_one_exchange_class_and_folds_agree():
+    assert EXCHANGE_CLASS in (Exchange, FastExchange)
+    assert isinstance(new_exchange(MarketSpec()), EXCHANGE_CLASS)
