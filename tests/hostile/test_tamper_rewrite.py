@@ -111,6 +111,7 @@ def test_an_ingest_without_its_inputs_falls_back_to_the_settlement_recomputation
     assert invoke(db, "ingest", str(stream), "--name", "honest")[0] == 0
     store = open_store(db)
     honest = store.get_run("honest")
+    # (a record of before verify support: neither the journal nor the older embedded list)
     legacy = {k: v for k, v in honest.scenario.items() if k not in ("commands", "journal")}
     for name, forge in (("old", False), ("old-forged", True)):
         run = store.create_run(
