@@ -1,4 +1,5 @@
-"""Issue 17: ingesting a million commands stays under the memory bound (measured in a subprocess).
+"""Issue 17: ingesting a million commands, auditing and replaying the run stay under the memory
+bound (each measured in a subprocess).
 
 Before the input journal, ``rexnet ingest`` held the whole parsed stream and embedded it in
 ``run_started``: 1.39 GB at a million commands, growing with the stream. Now memory is the
@@ -38,3 +39,8 @@ def test_a_million_command_ingest_stays_under_the_memory_bound(tmp_path):
     finally:
         store.close()
     assert record["journal"]["commands"] == 1_000_000 and len(json.dumps(record)) < 1000
+    # audit re-executes the journal as a stream; replay folds the 2M-event history
+    for command in (["audit", "m"], ["replay", "m"]):
+        done = run_measured(["--db", db, *command])
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+        assert done.peak_mb < BOUND_MB, f"{command[0]}: peak {done.peak_mb:.0f} MB"
