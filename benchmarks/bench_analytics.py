@@ -6,7 +6,7 @@ Usage::
 
 Build: a synthetic but realistic order flow (200 prosumers of six types, limit and market orders
 around a unit-specific price that drifts with lead time, cancels, realizations) is run through the
-real market engine (:func:`rexnet.recording.record_commands`), so every event (trades, expiries,
+real market engine (:func:`rexnet.replay.recording.record_commands`), so every event (trades, expiries,
 gate closures, reservations, settlements with penalties) is what a live run would record, hashed
 and appended by the store's RunWriter. The build time and rate are printed.
 
@@ -39,7 +39,7 @@ import duckdb
 from rexnet.analytics import Analytics
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, Realize
 from rexnet.domain.market import MarketSpec
-from rexnet.recording import record_commands
+from rexnet.replay.recording import record_commands
 from rexnet.store import open_store
 
 TYPES = {"wind": 30, "solar": 40, "house": 80, "flex": 25, "gas": 10, "battery": 15}

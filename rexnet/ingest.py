@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -211,14 +210,6 @@ def _decode(raw: str) -> Any:
         raise ValueError("not JSON (nested too deeply)") from None
 
 
-@dataclass
-class ParsedStream:
-    """A validated command stream: commands (and edge rejections) in time order."""
-
-    commands: list[Any]
-    lines: int
-
-
 def _qty_or_reject(line: Any, spec: MarketSpec, t: int) -> int | RefuseAtEdge:
     units = spec.qty_units(line.qty)
     if units is None:
@@ -394,21 +385,6 @@ class LineParser:
         except ValueError as exc:
             raise LineError(self.name, number, str(exc)) from None
         self.last_t = command.t
-
-
-def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
-    """Parse and validate a whole JSONL command file into a list (small files: golden replays,
-    tests; ``rexnet ingest`` streams with :func:`rexnet.ingest_stream.stage`).
-
-    Raises:
-        InputError: the file cannot be read.
-        LineError: a line is malformed or past a bound (its number is in the message).
-    """
-    from rexnet.ingest_stream import read_commands
-
-    commands: list[Any] = []
-    lines = read_commands(str(path), spec, lambda command, _number: commands.append(command))
-    return ParsedStream(commands, lines.count)
 
 
 def load_market(path: str | Path | None) -> tuple[MarketSpec, dict[str, Any]]:

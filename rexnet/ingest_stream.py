@@ -46,13 +46,13 @@ from typing import IO, Any
 import orjson
 
 from rexnet import journal
+from rexnet.domain.command_record import decode_rows, ingest_record
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
 from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError, LineError
 from rexnet.ingest import LineParser, _agent_problem, _reserved
 from rexnet.journal import Chunk, JournalBuilder
-from rexnet.replay.command_record import decode_rows, ingest_record
 
 #: A line's bytes mapped to classes (digits and dots ``d``, ``e``/``E`` ``e``, the rest a space),
 #: to find, with two substring searches, what the fast path leaves to the strict one: a run of
@@ -358,3 +358,24 @@ def stage(name: str, spec: MarketSpec, *, chunk_commands: int | None = None) -> 
         spool.flush()
         source = "-" if name == "-" else Path(name).name
         yield StagedStream(spool, ingest_record(source, seen.digest.hexdigest(), seen.count, summary))
+
+
+@dataclass
+class ParsedStream:
+    """A validated command stream: commands (and edge rejections) in time order."""
+
+    commands: list[Any]
+    lines: int
+
+
+def parse_commands(path: str | Path, spec: MarketSpec) -> ParsedStream:
+    """Parse and validate a whole JSONL command file into a list (small files: golden replays,
+    tests; ``rexnet ingest`` streams with :func:`stage`).
+
+    Raises:
+        InputError: the file cannot be read.
+        LineError: a line is malformed or past a bound (its number is in the message).
+    """
+    commands: list[Any] = []
+    lines = read_commands(str(path), spec, lambda command, _number: commands.append(command))
+    return ParsedStream(commands, lines.count)

@@ -4,7 +4,7 @@ An ingest's inputs are what verify, resume and audit re-execute, so they are sto
 They used to be one list inside ``run_started`` (a row that grows with the stream: 50 MB for a
 million commands). Now they are a *journal*: chunks of up to :data:`CHUNK_COMMANDS` consecutive
 commands, each chunk's ``body`` the compact JSON array of its commands
-(:func:`~rexnet.replay.command_record.encode_commands` rows, built as ``[NAMES[type(c)], *c]``)
+(:func:`~rexnet.domain.command_record.encode_commands` rows, built as ``[NAMES[type(c)], *c]``)
 and its ``hash``::
 
     hash_i = sha256(hash_{i-1} || be64(i) || be64(first_line) || be64(commands) || body)
@@ -35,8 +35,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from rexnet.domain.command_record import NAMES, decode_rows
 from rexnet.errors import CheckFailed
-from rexnet.replay.command_record import NAMES, decode_rows
 
 #: Commands per chunk: large enough that the journal is a few rows per thousand events, small
 #: enough that one chunk (a few hundred kB of JSON) is nothing next to the engine's open state.

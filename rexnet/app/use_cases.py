@@ -1,7 +1,7 @@
 """RexNet's use cases: run, ingest, verify, fork, resume, audit, digest, experiment, book, accounts.
 
 Thin on purpose: each validates its arguments through the modules that own the rules, calls the
-code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.recording`, :mod:`rexnet.ingest`)
+code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.replay.recording`, :mod:`rexnet.ingest`)
 and returns a typed result. Bad input raises :class:`rexnet.errors.InputError` (the CLI turns it
 into one line and exit 2); nothing is written before every input is checked.
 """
@@ -48,7 +48,7 @@ def ingest(
     it, so memory does not grow with the stream."""
     from rexnet.ingest import load_market
     from rexnet.ingest_stream import stage
-    from rexnet.recording import record_commands
+    from rexnet.replay.recording import record_commands
 
     spec, _ = load_market(market)
     with stage(str(commands), spec) as staged:

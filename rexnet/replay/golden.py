@@ -83,7 +83,7 @@ def check(path: Path) -> Outcome:
     """Re-execute one golden file in memory."""
     record, seed, version, market, journal = run_of(path)
     rerun = Rerun(record, seed, version, market)
-    rerun.store = journal
+    rerun.store, rerun.run_id = journal, "golden"  # an in-memory journal: any id reads it
     rerun.run(Sink(iter(()), -1, writer=_Discard()))
     spec = tomllib.loads(path.read_text(encoding="utf-8"))
     return Outcome(path, rerun.seq + 1, rerun.hash.hex(), spec.get("events"), spec.get("head_hash"))

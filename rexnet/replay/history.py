@@ -99,7 +99,7 @@ def _segments(
         yield segment.run_id, lo, hi
 
 
-def t_ms_of(store: Any, run: Any, seq: int) -> int:
+def t_ms_of(store: LedgerReader, run: Any, seq: int) -> int:
     """Sim time (ms) of event ``seq`` of ``run``'s history (one primary-key read).
 
     Raises:
@@ -112,7 +112,7 @@ def t_ms_of(store: Any, run: Any, seq: int) -> int:
     raise InputError(f"run {run.run_id} has no seq {seq}")
 
 
-def seq_at(store: Any, run: Any, t_ms: int) -> int:
+def seq_at(store: LedgerReader, run: Any, t_ms: int) -> int:
     """The last seq of ``run``'s history with ``t <= t_ms`` (-1 when none): a binary search over
     the primary key, events being stored in time order (a few dozen one-row reads, where a read
     bounded by time scans every row to the run's end)."""

@@ -25,7 +25,6 @@ from rexnet import __version__
 from rexnet.domain.codec import GENESIS, check_rows
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
-from rexnet.recording import check_new_name, marked_failed
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.background import ChainCheck
 from rexnet.replay.decode import NotApplicable
@@ -33,6 +32,7 @@ from rexnet.replay.fork import load_shocks, normalize_sets, with_change
 from rexnet.replay.history import read_history
 from rexnet.replay.persisted import SnapshotTaker
 from rexnet.replay.projection import fold_history, not_applicable, run_spec
+from rexnet.replay.recording import check_new_name, marked_failed
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
 from rexnet.store.recorder import LedgerReader, Recorder

@@ -45,6 +45,7 @@ from rexnet.replay.history import lineage, read_history_coded
 from rexnet.replay.projection import run_spec
 from rexnet.replay.state_codec import FORMAT, SnapshotInvalid, decode_state, encode_state
 from rexnet.sim.kernel import relaxed_gc
+from rexnet.store.recorder import LedgerReader, Recorder
 from rexnet.store.snapshot_table import SnapshotKey
 
 #: Events between persisted snapshots (at least; a snapshot is taken at the end of a batch). A read
@@ -163,7 +164,7 @@ class SnapshotTaker:
 
 
 # == finding and loading ==========================================================================
-def candidates(store: Any, run: Any, to_seq: int) -> list[SnapshotKey]:
+def candidates(store: LedgerReader, run: Any, to_seq: int) -> list[SnapshotKey]:
     """Snapshots usable for ``run``'s history at or before ``to_seq``: its own and its ancestors'
     within the prefix it shares with them (same market rules), latest first."""
     found: list[SnapshotKey] = []
@@ -176,7 +177,7 @@ def candidates(store: Any, run: Any, to_seq: int) -> list[SnapshotKey]:
     return found
 
 
-def problem_of(store: Any, run: Any, key: SnapshotKey, state: bytes | None) -> str | None:
+def problem_of(store: LedgerReader, run: Any, key: SnapshotKey, state: bytes | None) -> str | None:
     """Why a stored snapshot cannot be used (digest, chain, format), or ``None``."""
     if state is None:
         return "its row is gone"
@@ -194,7 +195,7 @@ def problem_of(store: Any, run: Any, key: SnapshotKey, state: bytes | None) -> s
 
 
 def load_best(
-    store: Any,
+    store: LedgerReader,
     run: Any,
     to_seq: int,
     *,
@@ -237,7 +238,7 @@ def load_best(
     return None
 
 
-def state_as_of(store: Any, run: Any, to_seq: int) -> tuple[MarketEngine, Accounts]:
+def state_as_of(store: LedgerReader, run: Any, to_seq: int) -> tuple[MarketEngine, Accounts]:
     """Engine and accounts after event ``to_seq`` of ``run``'s history (-1: before any), from the
     nearest usable snapshot at or before it, then the fold of the events after it.
 
@@ -264,7 +265,7 @@ class SnapshotAudit:
     re-derived by a fold afterwards (:meth:`finish`). :attr:`problems` lists ``(seq, line)``.
     """
 
-    def __init__(self, store: Any, run: Any) -> None:
+    def __init__(self, store: LedgerReader, run: Any) -> None:
         self.store = store
         self.run = run
         first = 0 if run.fork_seq is None else run.fork_seq + 1
@@ -327,7 +328,7 @@ class SnapshotAudit:
 
 
 # == backfill =====================================================================================
-def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int]:
+def backfill(store: Recorder, run: Any, *, every: int | None = None) -> dict[str, int]:
     """Store the snapshots of a run recorded without them (``rexnet snapshot``): fold the run's own
     history once, taking a snapshot every ``every`` events; a stored one that is unusable or differs
     is replaced. Returns counts (``written``, ``replaced``, ``kept``).
@@ -386,7 +387,7 @@ def backfill(store: Any, run: Any, *, every: int | None = None) -> dict[str, int
 
 
 def _hashes_at(
-    store: Any, run: Any, every: int, first: int, stored: Collection[int]
+    store: LedgerReader, run: Any, every: int, first: int, stored: Collection[int]
 ) -> Iterator[tuple[int, bytes, int]]:
     """``(seq, chain hash, t_ms)`` of the seqs to snapshot: every stored one (checked again) and
     one every ``every`` seqs of the run's own events (from ``first``) where none is stored."""

@@ -102,7 +102,7 @@ def engine_as_of(
 
 
 def state_as_of(
-    store: Any, run: Any, *, at_seq: int | None = None, at_time: float | None = None
+    store: LedgerReader, run: Any, *, at_seq: int | None = None, at_time: float | None = None
 ) -> tuple[MarketEngine, Any]:
     """``(engine, accounts)`` after ``at_seq`` / ``at_time`` (or at the head): the fold's state,
     started at the nearest usable persisted snapshot at or before the point. A time becomes the

@@ -14,7 +14,7 @@ Records:
   reaches ``at_ms`` (see :mod:`rexnet.replay.fork`); ``run_started`` carries the record without
   ``fork`` (it is the root run's event, shared by every fork);
 * an ingest run's record is ``{"kind": "ingest", "source", "sha256", "lines", "journal": {...}}``
-  (:mod:`rexnet.replay.command_record`): its commands are the run's input journal
+  (:mod:`rexnet.domain.command_record`): its commands are the run's input journal
   (:mod:`rexnet.journal`), replayed through a fresh engine. Runs recorded before the journal
   embed the commands in the record (``"commands": [[op, field, ...], ...]``); they are read as
   they are.
@@ -25,19 +25,20 @@ the same history", not "is this the same version").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from rexnet.domain.codec import CHAIN_ROWS, GENESIS
+from rexnet.domain.command_record import decode_commands
 from rexnet.domain.events import RunCompleted, RunStarted
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
 from rexnet.journal import read_journal
-from rexnet.replay.command_record import decode_commands
 from rexnet.replay.history import lineage
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario
+from rexnet.store.recorder import LedgerReader
 
 
 class Divergence(CheckFailed):
@@ -131,7 +132,13 @@ def has_inputs(record: dict[str, Any]) -> bool:
     return isinstance(record.get("journal"), dict) or "commands" in record
 
 
-def ingest_commands(store: Any, run_id: str | None, record: dict[str, Any]) -> Iterator[Any]:
+class JournalReader(Protocol):
+    """Where an ingest's input journal is read: the ledger, or a journal held in memory."""
+
+    def journal_rows(self, run_id: str) -> Iterable[Any]: ...
+
+
+def ingest_commands(store: JournalReader | None, run_id: str | None, record: dict[str, Any]) -> Iterator[Any]:
     """The input commands of an ingest run, in order: the one place where verify, resume and audit
     read an ingest's stored inputs.
 
@@ -147,9 +154,10 @@ def ingest_commands(store: Any, run_id: str | None, record: dict[str, Any]) -> I
     """
     summary = record.get("journal")
     if isinstance(summary, dict):
-        if store is None:
+        if store is None or run_id is None:
             raise InputError("an ingest run's input journal is read from its ledger: no ledger given")
-        return read_journal(lambda: store.journal_rows(run_id), summary, run=str(run_id))
+        ledger, rid = store, run_id
+        return read_journal(lambda: ledger.journal_rows(rid), summary, run=rid)
     if "commands" not in record:
         raise InputError(
             "this ingest run was recorded without its command stream "
@@ -180,7 +188,7 @@ class Rerun:
         self.completed = False
         self._started = False
         #: where :func:`ingest_commands` reads an ingest's inputs (set by :meth:`for_run`)
-        self.store: Any = None
+        self.store: JournalReader | None = None
         self.run_id: str | None = None
         if is_ingest(self.base):
             if not has_inputs(self.base):
@@ -196,7 +204,7 @@ class Rerun:
         self.market = self.spec.to_record()
 
     @classmethod
-    def for_run(cls, store: Any, run: Any, *, record: dict[str, Any] | None = None) -> Rerun:
+    def for_run(cls, store: LedgerReader, run: Any, *, record: dict[str, Any] | None = None) -> Rerun:
         """The rerun of ``run`` (or of ``record`` in ``run``'s lineage, for a fork to be)."""
         root = lineage(store, run)[0][0]
         rerun = cls(run.scenario if record is None else record, run.seed, root.code_version, run.market)

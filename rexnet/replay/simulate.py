@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rexnet.domain.strict import RECORD
-from rexnet.recording import RunRecorder
+from rexnet.replay.recording import RunRecorder
 from rexnet.replay.stats import RunStats
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario, parse_scenario
+from rexnet.store.recorder import Recorder
 
 Progress = Callable[[int, int], None]
 
@@ -33,7 +34,7 @@ def with_overrides(scenario: Scenario, *, seed: int | None = None, units: int | 
 
 
 def run_scenario(
-    store: Any,
+    store: Recorder,
     scenario: Scenario,
     *,
     name: str | None = None,

@@ -13,11 +13,11 @@ import json
 import pytest
 from input_helpers import GOOD_LINE, assert_refused, invoke, jsonl, ledger
 
+from rexnet.domain.command_record import encode_commands
 from rexnet.domain.commands import PlaceLimit
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError
-from rexnet.recording import record_commands
-from rexnet.replay.command_record import encode_commands
+from rexnet.replay.recording import record_commands
 from rexnet.store import open_store
 
 # 1e12 ticks x 1e7 meter units: a settlement figure past 64 bits (the edge would refuse the qty)
@@ -65,7 +65,7 @@ def test_refused_input_creates_no_run_row(db_url, tmp_path):
 
 def test_interrupting_a_run_marks_it_failed_and_resume_finishes_it(sqlite_url, tmp_path, monkeypatch):
     # an error in the middle of a simulation (here: the third batch) leaves a resumable failed run
-    import rexnet.recording as recording
+    import rexnet.replay.recording as recording
 
     calls = {"n": 0}
     original = recording.RunRecorder.record

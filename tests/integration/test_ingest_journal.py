@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from rexnet.cli import cli
+from rexnet.domain.command_record import encode_commands
 from rexnet.domain.market import MarketSpec
-from rexnet.ingest import parse_commands
-from rexnet.recording import record_commands
-from rexnet.replay.command_record import encode_commands
+from rexnet.ingest_stream import parse_commands
+from rexnet.replay.recording import record_commands
 from rexnet.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))

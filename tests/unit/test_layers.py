@@ -22,18 +22,23 @@ ALLOWED: dict[str, set[str]] = {
     "engine": _BASE | {"domain", "exchange", "settlement"},
     "store": _BASE | {"domain"},
     "ingest": _BASE | {"domain"},
-    "recording": _BASE | {"domain", "engine"},
+    "journal": _BASE | {"domain"},
+    "ingest_stream": _BASE | {"domain", "ingest", "journal"},
     "sim": _BASE | {"domain", "engine"},
-    "replay": _BASE | {"domain", "exchange", "settlement", "engine", "store", "ingest", "recording", "sim"},
+    "replay": _BASE
+    | {"domain", "exchange", "settlement", "engine", "store", "ingest", "ingest_stream", "journal"}
+    | {"sim"},
     "analytics": _BASE | {"domain", "engine", "store", "sim", "replay"},
     "sweep": _BASE | {"domain", "engine", "store", "sim", "replay", "analytics"},
     "experiment": _BASE | {"domain", "engine", "store", "sim", "replay", "analytics", "sweep"},
     "serve": _BASE | {"domain", "settlement", "engine", "store", "sim", "replay", "analytics"},
     "app": _BASE
-    | {"domain", "exchange", "settlement", "engine", "store", "ingest", "recording", "sim", "replay"}
+    | {"domain", "exchange", "settlement", "engine", "store", "ingest", "ingest_stream", "journal"}
+    | {"sim", "replay"}
     | {"analytics", "sweep", "experiment"},
     "cli": _BASE
-    | {"domain", "exchange", "settlement", "engine", "store", "ingest", "recording", "sim", "replay"}
+    | {"domain", "exchange", "settlement", "engine", "store", "ingest", "ingest_stream", "journal"}
+    | {"sim", "replay"}
     | {"analytics", "sweep", "experiment", "serve", "app"},
     "__init__": _BASE | {"app", "store", "analytics"},  # the notebook facade (lazy imports)
     "migrations": {"store"},  # the schema constants only; never live catalogues (frozen SQL)

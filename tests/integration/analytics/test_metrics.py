@@ -35,7 +35,7 @@ from rexnet.analytics import Analytics
 from rexnet.domain.commands import PlaceLimit, PlaceMarket, Realize
 from rexnet.domain.events import AgentRegistered
 from rexnet.domain.market import MarketConfig
-from rexnet.recording import RunRecorder
+from rexnet.replay.recording import RunRecorder
 from rexnet.store import open_store
 
 KW, PRICE = 1000, 100  # meter units per kW, ticks per currency/MWh (defaults: 0.001 kW, 0.01)

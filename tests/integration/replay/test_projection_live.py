@@ -6,9 +6,9 @@ from replay_cli import state_of
 
 from rexnet import __version__
 from rexnet.engine import MarketEngine
-from rexnet.recording import RunRecorder
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import book_view, engine_as_of
+from rexnet.replay.recording import RunRecorder
 from rexnet.replay.simulate import with_overrides
 from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rexnet.domain.command_record import decode_commands, encode_commands
 from rexnet.domain.commands import (
     Cancel,
     PlaceLimit,
@@ -15,7 +16,6 @@ from rexnet.domain.commands import (
     Shrink,
     TimeInForce,
 )
-from rexnet.replay.command_record import decode_commands, encode_commands
 
 COMMANDS = [
     PlaceLimit(0, "a", "o1", "sell", 2, 4000, 15, TimeInForce.FOK),

@@ -17,9 +17,10 @@ from rexnet.domain.limits import run_name_problem
 from rexnet.domain.market import MarketSpec
 from rexnet.engine import MarketEngine
 from rexnet.errors import InputError, RunNotFound
+from rexnet.store.recorder import Recorder
 
 
-def check_new_name(store: Any, name: str | None) -> None:
+def check_new_name(store: Recorder, name: str | None) -> None:
     """Refuse a name for a new run that is malformed, shaped like a run id, or taken (as a name
     or as an id): ``RUN`` arguments resolve ids and names alike, so either would be ambiguous.
 
@@ -53,7 +54,7 @@ def failure_reason(error: BaseException) -> str:
 
 
 @contextmanager
-def marked_failed(store: Any, run_id: str) -> Iterator[None]:
+def marked_failed(store: Recorder, run_id: str) -> Iterator[None]:
     """Mark the run ``failed`` when the block raises (never leave it ``running``), and re-raise.
 
     What was written is a valid prefix that ``rexnet resume`` can try to finish. A number that
@@ -79,7 +80,7 @@ class RunRecorder:
 
     def __init__(
         self,
-        store: Any,
+        store: Recorder,
         *,
         name: str | None,
         scenario: dict[str, Any],
@@ -137,7 +138,7 @@ _HANDOFF = 1024
 
 
 def record_commands(
-    store: Any,
+    store: Recorder,
     commands: Iterable[Any],
     *,
     spec: MarketSpec,
