@@ -30,16 +30,26 @@ GROWTH_MB = 40
 WRAP = r"""
 import resource, sys
 from rexnet.cli import cli
+def _own_peak_kb():
+    # VmHWM: the peak of this process's own memory since its exec. ru_maxrss of RUSAGE_SELF would
+    # carry the peak of the process that forked this one (Linux keeps it across execve): a child
+    # of a large pytest process would report the parent's size.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 try:
     cli.main(sys.argv[1:], prog_name="rexnet", standalone_mode=True)
 except SystemExit as done:
     code = done.code
 else:
     code = 0
-rss = max(
-    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-)
+rss = max(_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(f"##measure {code} {rss}", file=sys.stderr)
 """
 
