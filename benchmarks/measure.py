@@ -15,10 +15,9 @@ import sys
 import time
 from typing import NamedTuple
 
-#: The child: run the CLI, then report its own peak memory on stderr.
-_CHILD = """
-import resource, sys
-from rexnet.cli import cli
+#: Source of ``_own_peak_kb()`` for a measuring child process (also used by the memory tests).
+OWN_PEAK = """
+import resource
 def _own_peak_kb():
     # VmHWM: the peak of this process's own memory since its exec. ru_maxrss of RUSAGE_SELF would
     # carry the peak of the process that forked this one (Linux keeps it across execve): a child
@@ -31,7 +30,14 @@ def _own_peak_kb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
 
+#: The child: run the CLI, then report its own peak memory on stderr.
+_CHILD = (
+    OWN_PEAK
+    + """
+import sys
+from rexnet.cli import cli
 try:
     cli.main(sys.argv[1:], prog_name="rexnet", standalone_mode=False)
 finally:
@@ -40,6 +46,7 @@ finally:
     cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     print("MAXRSS", max(_own_peak_kb(), kids.ru_maxrss), cpu, file=sys.stderr)
 """
+)
 
 
 class Measured(NamedTuple):

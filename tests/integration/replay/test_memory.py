@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from rexnet.replay.history import read_history
 from rexnet.store import open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+from measure import OWN_PEAK  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -27,22 +31,11 @@ BOUND_MB = 300
 #: what the long run may cost beyond the short one (allocator noise, a larger open state at times)
 GROWTH_MB = 40
 
-WRAP = r"""
+WRAP = (
+    OWN_PEAK
+    + r"""
 import resource, sys
 from rexnet.cli import cli
-def _own_peak_kb():
-    # VmHWM: the peak of this process's own memory since its exec. ru_maxrss of RUSAGE_SELF would
-    # carry the peak of the process that forked this one (Linux keeps it across execve): a child
-    # of a large pytest process would report the parent's size.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
 try:
     cli.main(sys.argv[1:], prog_name="rexnet", standalone_mode=True)
 except SystemExit as done:
@@ -52,6 +45,7 @@ else:
 rss = max(_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(f"##measure {code} {rss}", file=sys.stderr)
 """
+)
 
 
 def peak_mb(db: str, *args: str) -> float:
