@@ -96,7 +96,7 @@ def raw_sqlite(source_db: str, run_id: str, folder: Path) -> tuple[float, float]
     run = store.create_run(name=None, scenario={"name": "raw"}, seed=0, code_version="bench", market={})
     store.close()
     con = sqlite3.connect(path)
-    # the store's own pragmas (rexnet.store.engine)
+    # the store's own pragmas (rexnet.store.database)
     con.execute("PRAGMA foreign_keys = ON")
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = NORMAL")

@@ -13,12 +13,12 @@ once in memory, then for each backend (a temporary SQLite file; PostgreSQL with 
   5000, one transaction each), flush included;
 * **replay, projection fold, engine**: the run's history read back in column chunks
   (:func:`rexnet.replay.history.read_history_coded`), decoded and folded into a fresh
-  :class:`~rexnet.engine.MarketEngine` (order books, positions, settlement state) with the live
+  :class:`~rexnet.market_engine.MarketEngine` (order books, positions, settlement state) with the live
   engine's own ``apply``: :func:`rexnet.replay.projection.fold`, what ``rexnet book`` and every
   as-of read by seq do;
 * **replay, projection fold, engine + accounts + stats**: the same read folded into every
   projection ``rexnet replay`` rebuilds;
-* **replay, ``rexnet replay``**: :func:`rexnet.replay.operations.replay_run`, the command itself:
+* **replay, ``rexnet replay``**: :func:`rexnet.app.operations.replay_run`, the command itself:
   the fold into the three projections while the whole hash chain is recomputed from the stored
   bytes, in a forked child on the other core for runs of 20k+ events
   (:mod:`rexnet.replay.background`);
@@ -46,17 +46,17 @@ from pathlib import Path
 from typing import Any
 
 from rexnet import __version__
+from rexnet.app.operations import replay_run
+from rexnet.app.simulate import with_overrides
 from rexnet.domain.events import RunStarted
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import check_chain, read_history_coded
-from rexnet.replay.operations import replay_run
 from rexnet.replay.projection import fold, fold_history
-from rexnet.replay.simulate import with_overrides
 from rexnet.replay.stats import RunStats
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
+from rexnet.sim.simulation import Simulation
 from rexnet.store import open_store
 
 

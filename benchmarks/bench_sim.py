@@ -24,7 +24,7 @@ from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
-from rexnet.replay.simulate import run_scenario, with_overrides
+from rexnet.app.simulate import run_scenario, with_overrides
 from rexnet.sim.scenario import load_scenario
 from rexnet.store import open_store
 

@@ -35,7 +35,7 @@ def write_spec(folder: Path, name: str, units: int) -> Path:
 
 def serial(folder: Path, units: int, db: str | None) -> float:
     """The 16 runs one after the other in this process (no Dask), into ``db`` or one SQLite file."""
-    from rexnet.replay.simulate import run_scenario
+    from rexnet.app.simulate import run_scenario
     from rexnet.store import open_store
     from rexnet.sweep import load_sweep
 

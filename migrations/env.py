@@ -36,7 +36,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("rexnet migrations need a connection in config.attributes or sqlalchemy.url")
-    from rexnet.store.engine import create_engine_for  # late: only for the alembic command line
+    from rexnet.store.database import create_engine_for  # late: only for the alembic command line
 
     engine = create_engine_for(url)
     try:

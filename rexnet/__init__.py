@@ -21,11 +21,11 @@ __version__ = "0.1.0"
 __all__ = ["ForkResult", "Ledger", "RunSummary", "VerifyResult", "__version__"]
 
 if _TYPE_CHECKING:
-    from rexnet.app.ledger import Ledger
+    from rexnet.app.facade import Ledger
     from rexnet.app.results import ForkResult, RunSummary, VerifyResult
 
 _LAZY = {
-    "Ledger": "rexnet.app.ledger",
+    "Ledger": "rexnet.app.facade",
     "RunSummary": "rexnet.app.results",
     "ForkResult": "rexnet.app.results",
     "VerifyResult": "rexnet.app.results",

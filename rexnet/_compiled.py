@@ -27,7 +27,7 @@ COMPILED = (
     "rexnet/domain/_codec_fast.py",
     "rexnet/settlement/floor_rule.py",
     "rexnet/settlement/settlement.py",
-    "rexnet/engine.py",
+    "rexnet/market_engine.py",
     "rexnet/replay/decode.py",
     "rexnet/replay/accounts.py",
     "rexnet/replay/stats.py",

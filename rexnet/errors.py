@@ -61,3 +61,13 @@ class LedgerDamaged(StoreError, CheckFailed):
 
     Not bad input (the command and its arguments were fine): the check of the ledger failed.
     """
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a message that quotes what a user gave.
+
+    Messages are one short line whatever the input: a 20,000-character run reference or URL is
+    quoted by its start, not echoed whole.
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

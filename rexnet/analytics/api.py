@@ -49,7 +49,7 @@ class Analytics:
         self, db_url: str, *, mirror: str | None = None, notify: Callable[[str], None] | None = None
     ) -> None:
         from rexnet.store import open_store
-        from rexnet.store.engine import parse_url
+        from rexnet.store.database import parse_url
 
         self.mirror_mode = _mirror_mode(mirror)
         # checks reachability; a read-only SQLite ledger is opened without writing anything, an

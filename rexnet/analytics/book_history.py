@@ -1,7 +1,7 @@
 """Order-book analyses by replay: best bid/ask over time and depth at a time.
 
 The book is not stored, it is a projection: these fold the run's full history (a fork's inherited
-prefix included, read from the ``event_history`` view) through :class:`rexnet.engine.MarketEngine`
+prefix included, read from the ``event_history`` view) through :class:`rexnet.market_engine.MarketEngine`
 ``apply``, the same fold the live run used, so the books are exact rather than approximated in
 SQL. Cost: one pass over the run's events in Python; memory: the open books only.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rexnet.domain.codec import decode
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.projection import run_spec
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]

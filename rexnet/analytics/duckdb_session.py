@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from rexnet.analytics.catalogue import Dialect, create_statements, quote
 from rexnet.analytics.errors import AnalyticsError
-from rexnet.store.engine import mask_secrets, read_only_url, url_secrets
+from rexnet.store.database import mask_secrets, read_only_url, url_secrets
 
 _EXTENSIONS = {
     "sqlite": ("sqlite_scanner", "duckdb_extension_sqlite_scanner", "duckdb-extension-sqlite-scanner"),

@@ -3,7 +3,9 @@
 Each use case takes a recorder (:class:`rexnet.store.Recorder` / ``LedgerReader``) and plain
 arguments, and returns a dataclass of :mod:`rexnet.app.results`; the CLI renders those results
 and the notebook facade (:class:`rexnet.Ledger`) hands them out. No printing, no click here.
-The use cases are in :mod:`rexnet.app.use_cases`; most still delegate to the modules of
-:mod:`rexnet.replay` that hold their logic (moving that logic here is listed in
-docs/architecture.md).
+The entry points are in :mod:`rexnet.app.use_cases`; the work is done by the modules beside it:
+:mod:`~rexnet.app.simulate` (``run``), :mod:`~rexnet.app.operations` (``replay``, ``verify``,
+``fork``, ``resume``), :mod:`~rexnet.app.audit`, :mod:`~rexnet.app.digest` and
+:mod:`~rexnet.app.golden` (the pinned replays), over the projections of :mod:`rexnet.replay`.
+:mod:`~rexnet.app.facade` is the notebook facade :class:`rexnet.Ledger`.
 """

@@ -69,6 +69,49 @@ class VerifyResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ReplaySummary:
+    """A run's projections rebuilt from its log (``rexnet replay``), its chain recomputed.
+
+    Attributes:
+        run_id: the run.
+        name: its unique name, if any.
+        status: ``complete``, ``running`` or ``failed``.
+        parent: the parent run's id (a fork), else ``None``.
+        fork_seq: the last seq shared with the parent (a fork), else ``None``.
+        events: events in its history.
+        head_hash: the chain hash of its last event (hex), recomputed from the stored bytes.
+        figures: the fold's figures: open units and orders, participants, accounts total,
+            trades, volume, prices, settlement (keys as ``rexnet replay --format json`` prints them).
+        verify: the re-execution's result, when one was asked for.
+    """
+
+    run_id: str
+    name: str | None
+    status: str
+    parent: str | None
+    fork_seq: int | None
+    events: int
+    head_hash: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    verify: VerifyResult | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "name": self.name,
+            "status": self.status,
+            "parent": self.parent,
+            "fork_seq": self.fork_seq,
+            "events": self.events,
+            "head_hash": self.head_hash,
+            **self.figures,
+        }
+        if self.verify is not None:
+            out["verify"] = self.verify.as_dict()
+        return out
+
+
 def summary_of(raw: dict[str, Any]) -> RunSummary:
     """A :class:`RunSummary` from a use case's summary dict (identity keys + statistics)."""
     stats = {k: v for k, v in raw.items() if k not in ("run_id", "name", "events", "head_hash")}

@@ -1,21 +1,26 @@
-"""RexNet's use cases: run, ingest, verify, fork, resume, audit, digest, experiment, book, accounts.
+"""RexNet's use cases: run, ingest, replay, verify, fork, resume, audit, digest, book, accounts.
 
 Thin on purpose: each validates its arguments through the modules that own the rules, calls the
-code that does the work (:mod:`rexnet.replay`, :mod:`rexnet.replay.recording`, :mod:`rexnet.ingest`)
-and returns a typed result. Bad input raises :class:`rexnet.errors.InputError` (the CLI turns it
-into one line and exit 2); nothing is written before every input is checked.
+module of this layer that does the work (:mod:`~rexnet.app.simulate`, :mod:`~rexnet.app.operations`,
+:mod:`~rexnet.app.audit`, :mod:`~rexnet.app.digest`) or a projection (:mod:`rexnet.replay`), and
+returns a typed result. Bad input raises :class:`rexnet.errors.InputError` (the CLI turns it into
+one line and exit 2); nothing is written before every input is checked. Experiments and sweeps,
+which compose many runs, are batch use cases one layer up (:mod:`rexnet.experiment.study`,
+:mod:`rexnet.sweep`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rexnet.app.results import ForkResult, RunSummary, VerifyResult, summary_of
-from rexnet.replay.audit import AuditResult
+from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult, summary_of
 from rexnet.store.recorder import LedgerReader, Recorder
 from rexnet.store.records import RunInfo
+
+if TYPE_CHECKING:
+    from rexnet.app.audit import AuditResult
 
 Progress = Callable[[int, int], None]
 
@@ -31,7 +36,7 @@ def run(
 ) -> RunSummary:
     """Simulate ``scenario`` (a :class:`~rexnet.sim.scenario.Scenario`, a built-in name or a TOML
     path; ``None``: the default scenario) into a new run (``rexnet run``)."""
-    from rexnet.replay.simulate import run_scenario, with_overrides
+    from rexnet.app.simulate import run_scenario, with_overrides
     from rexnet.sim.scenario import Scenario, load_scenario
 
     chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -46,8 +51,8 @@ def ingest(
     run (``rexnet ingest``). Pass 1 validates the whole stream (and stages it as input-journal
     chunks) before anything is written; pass 2 stores the journal with the new run and executes
     it, so memory does not grow with the stream."""
-    from rexnet.ingest import load_market
-    from rexnet.ingest_stream import stage
+    from rexnet.ingest.parser import load_market
+    from rexnet.ingest.stream import stage
     from rexnet.replay.recording import record_commands
 
     spec, _ = load_market(market)
@@ -63,9 +68,25 @@ def ingest(
     return RunSummary(raw["run_id"], name, raw["events"], raw["head_hash"])
 
 
+def replay(store: LedgerReader, run: RunInfo, *, verify_first: bool = False) -> ReplaySummary:
+    """Rebuild ``run``'s projections from its log, recomputing its hash chain (``rexnet replay``;
+    ``CheckFailed`` on a broken chain). ``verify_first`` re-executes the run first (``Divergence``
+    names the first forged seq before any fold trips on it)."""
+    from rexnet.app.operations import replay_run
+
+    checked = verify(store, run) if verify_first else None
+    raw = replay_run(store, run)
+    identity = ("run_id", "name", "status", "parent", "fork_seq", "events", "head_hash")
+    return ReplaySummary(
+        *(raw[key] for key in identity),
+        figures={k: v for k, v in raw.items() if k not in identity},
+        verify=checked,
+    )
+
+
 def verify(store: LedgerReader, run: RunInfo) -> VerifyResult:
     """Re-execute ``run`` and compare it with its stored history (``Divergence`` on a mismatch)."""
-    from rexnet.replay.operations import verify_run
+    from rexnet.app.operations import verify_run
 
     raw = verify_run(store, run)
     return VerifyResult(raw["run_id"], raw["verified"], raw["head_hash"], raw["complete"])
@@ -82,7 +103,7 @@ def fork(
     name: str | None = None,
 ) -> ForkResult:
     """Fork ``parent`` at a seq or a time (one of them) with changed values and shocks."""
-    from rexnet.replay.operations import fork_run
+    from rexnet.app.operations import fork_run
 
     raw = fork_run(store, parent, at_seq=at_seq, at_time=at_time, sets=sets, shock_file=shock_file, name=name)
     base = summary_of({k: v for k, v in raw.items() if k not in ("parent", "fork_seq", "fork_t")})
@@ -100,14 +121,14 @@ def fork(
 
 def resume(store: Recorder, run: RunInfo) -> RunSummary:
     """Continue a run cut short to its end (``stats["resumed"]`` is False when it was complete)."""
-    from rexnet.replay.operations import resume_run
+    from rexnet.app.operations import resume_run
 
     return summary_of(resume_run(store, run))
 
 
 def audit(store: LedgerReader, run: RunInfo, *, limit: int = 10) -> AuditResult:
     """The chain, replay and settlement audit of ``run`` (forged history is named, not raised)."""
-    from rexnet.replay.audit import audit_run
+    from rexnet.app.audit import audit_run
 
     return audit_run(store, run, limit=limit)
 
@@ -132,20 +153,8 @@ def accounts(
 
 
 def digest(store: LedgerReader, run: RunInfo, *, key_path: str | None) -> Any:
-    """A signed (or MACed) :class:`~rexnet.replay.digest.Digest` of ``run``'s head, after checking
+    """A signed (or MACed) :class:`~rexnet.app.digest.Digest` of ``run``'s head, after checking
     its chain (``CheckFailed`` on a broken one); ``key_path`` as ``--key`` (``None``: the default)."""
-    from rexnet.replay.digest import load_key, make_digest
+    from rexnet.app.digest import load_key, make_digest
 
     return make_digest(store, run, load_key(key_path))
-
-
-def experiment(
-    db_url: str, spec_ref: str, *, out: Path, scale: Any = "small", seeds: int | None = None
-) -> Any:
-    """Run (or finish) an experiment (name or TOML path) into the ledger at ``db_url``; its
-    :class:`~rexnet.experiment.runner.Result` (metrics by treatment, written under ``out``)."""
-    from rexnet.experiment.runner import run_experiment
-    from rexnet.experiment.spec import load_experiment
-
-    spec, folder = load_experiment(spec_ref)
-    return run_experiment(db_url, spec, scale=scale, seeds=seeds, folder=folder, out=out)

@@ -56,8 +56,53 @@ class CliState:
         return self.store.get_run(ref)
 
 
+#: Command -> the module of :mod:`rexnet.cli` that defines it. A command's module (and what it
+#: imports) loads only when that command runs, so ``rexnet book`` does not pay for DuckDB, Dask or
+#: the web explorer; ``rexnet --help`` loads them all. ``tests/unit/test_cli_lazy.py`` holds this
+#: map equal to what the modules register.
+COMMAND_MODULES = {
+    "accounts": "market",
+    "audit": "ledger",
+    "book": "market",
+    "db": "ledger",
+    "digest": "digest",
+    "events": "ledger",
+    "experiment": "experiment",
+    "export": "analytics",
+    "fork": "replay",
+    "ingest": "market",
+    "mirror": "analytics",
+    "query": "analytics",
+    "replay": "replay",
+    "report": "analytics",
+    "resume": "replay",
+    "run": "sim",
+    "runs": "ledger",
+    "serve": "serve",
+    "snapshot": "replay",
+    "sql": "analytics",
+    "sweep": "sweep",
+    "sweep-query": "sweep",
+    "sweeps": "sweep",
+}
+
+
 class RexnetGroup(click.Group):
-    """Turns RexNet's typed errors into one-line messages and exit codes; never a traceback."""
+    """Turns RexNet's typed errors into one-line messages and exit codes; never a traceback.
+
+    Commands load lazily (:data:`COMMAND_MODULES`): importing a command's module registers it.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            import importlib
+
+            importlib.import_module(f"rexnet.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -78,7 +123,7 @@ class RexnetGroup(click.Group):
 def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ", escaped: bool = False) -> None:
     """Print ``message`` to stderr with every password masked (``--db``'s, any URL's, any keyword's)
     and, when ``escaped``, its control characters escaped (a message may quote stored text)."""
-    from rexnet.store.engine import mask_secrets, url_secrets
+    from rexnet.store.database import mask_secrets, url_secrets
 
     secrets = url_secrets(ctx.obj.db_url) if isinstance(ctx.obj, CliState) else []
     text = mask_secrets(message, secrets)
@@ -117,7 +162,7 @@ def cli(ctx: click.Context, db_url: str, raised: tuple[str, ...]) -> None:
 
 def _refuse_memory(db_url: str) -> None:
     """An in-memory SQLite ``--db`` is refused: every command is its own process, so it would be lost."""
-    from rexnet.store.engine import is_memory, parse_url
+    from rexnet.store.database import is_memory, parse_url
 
     if is_memory(parse_url(db_url)):
         raise InputError(
@@ -131,18 +176,5 @@ def main() -> None:
     # click's own usage errors already exit 2; ours are handled in RexnetGroup.invoke
     cli.main(prog_name="rexnet", standalone_mode=True)
 
-
-# importing the command modules registers their commands on `cli`
-from rexnet.cli import (  # noqa: E402,F401
-    analytics,
-    digest,
-    experiment,
-    ledger,
-    market,
-    replay,
-    serve,
-    sim,
-    sweep,
-)
 
 __all__ = ["cli", "main", "CliState", "DEFAULT_DB"]

@@ -44,7 +44,7 @@ def digest(
     later proves the log still extends this head unchanged (truncation, rewrites and replaced
     runs are then detected).
     """
-    from rexnet.replay.digest import dumps, load_key, make_digest, new_key
+    from rexnet.app.digest import dumps, load_key, make_digest, new_key
 
     if new_key_file is not None:
         if run_ref is not None or out_file is not None:

@@ -8,7 +8,6 @@ folder is written, 1 some run did not complete (listed; run the experiment again
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -76,33 +75,20 @@ def experiment(
         raise InputError("give an experiment NAME or SPEC.toml (or --list)")
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler (existing cluster), not both")
-    spec, folder = load_experiment(name)
-    from rexnet.experiment.runner import build_sweep, run_experiment, seeds_for
+    from rexnet.experiment.study import conduct, plan
 
-    chosen = spec.scales.get(scale)  # type: ignore[call-overload]
-    if chosen is None:
-        raise InputError(f"--scale {scale}: experiment {spec.name!r} has no [scales.{scale}] table")
-    seed_list = seeds_for(spec, scale, seeds)  # type: ignore[arg-type]
-    sweep = build_sweep(spec, scale, seed_list, folder)  # type: ignore[arg-type]
-    runs = sweep.runs + (len(spec.treatments) * len(seed_list) if spec.design == "fork" else 0)
-    n_workers = workers or _cpus()
-    expected = chosen.seconds_per_run * runs / max(1, min(n_workers, runs))
+    planned = plan(name, scale=scale, seeds=seeds, workers=workers)  # type: ignore[arg-type]
     click.echo(
-        f"experiment {spec.name} ({scale}): {runs} runs on {len(seed_list)} seeds, "
-        f"expected about {_duration(expected)} with {n_workers} workers",
+        f"experiment {planned.spec.name} ({scale}): {planned.runs} runs on {len(planned.seeds)} seeds, "
+        f"expected about {_duration(planned.expected_seconds)} with {planned.workers} workers",
         err=True,
     )
-    out = Path(out_dir or f"experiment-{spec.name}-{scale}")
-    started = time.monotonic()
     bars: dict[str, Any] = {}
     try:
-        result = run_experiment(
+        outcome = conduct(
             db_url or state.db_url,
-            spec,
-            scale=scale,  # type: ignore[arg-type]
-            seeds=seeds,
-            folder=folder,
-            out=out,
+            planned,
+            out=Path(out_dir) if out_dir else None,
             workers=workers,
             scheduler=scheduler,
             progress=lambda stage, done, total: _advance(bars, stage, done, total),
@@ -110,44 +96,31 @@ def experiment(
     finally:
         for bar in bars.values():
             bar.render_finish()
-    from rexnet.experiment.report import HEADLINE_COLUMNS, write_outputs
-
-    # the spec travels with its results; a spec given by path is named by that copy, so the
-    # page names no folder of this machine
-    out.mkdir(parents=True, exist_ok=True)
-    if folder is not None:
-        (out / "experiment.toml").write_bytes(Path(name).read_bytes())
-        name = "experiment.toml  # the copy of the spec in this folder"
-    commands = _commands(name, scale, seeds, result)
-    written = write_outputs(result, out, commands)
-    elapsed = time.monotonic() - started
+    result = outcome.result
     if fmt == "json":
         print_json(
             {
-                "experiment": spec.name,
+                "experiment": planned.spec.name,
                 "scale": scale,
                 "seeds": result.seeds,
-                "runs": len({r["run_id"] for r in result.runs}),
+                "runs": outcome.run_count,
                 "failed": result.failed,
-                "out": str(out),
-                "seconds": round(elapsed, 1),
-                "summary": written["summary"],
+                "out": str(outcome.out),
+                "seconds": round(outcome.seconds, 1),
+                "summary": outcome.summary,
             }
         )
     else:
+        from rexnet.experiment.report import HEADLINE_COLUMNS
+
         click.echo(
-            f"experiment {spec.name}: {len({r['run_id'] for r in result.runs})} runs in "
-            f"{_duration(elapsed)}; wrote {out}/index.html, summary.csv, results.csv"
+            f"experiment {planned.spec.name}: {outcome.run_count} runs in "
+            f"{_duration(outcome.seconds)}; wrote {outcome.out}/index.html, summary.csv, results.csv"
         )
-        head = spec.headline or spec.metrics[:3]
-        print_rows(
-            [r for r in written["summary"] if r["metric"] in head],
-            "table",
-            list(HEADLINE_COLUMNS),
-        )
+        print_rows(outcome.headline(), "table", list(HEADLINE_COLUMNS))
     if result.failed:
         raise CheckFailed(
-            f"{len(result.failed)} runs of experiment {spec.name!r} did not complete "
+            f"{len(result.failed)} runs of experiment {planned.spec.name!r} did not complete "
             f"(first: {result.failed[0]}): run it again to finish them"
         )
 
@@ -162,36 +135,9 @@ def _advance(bars: dict[str, Any], stage: str, done: int, total: int) -> None:
     bar.update(done - bar.pos)
 
 
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 1
-
-
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _commands(name: str, scale: str, seeds: int | None, result: Any) -> list[str]:
-    """The commands that reproduce the experiment and open its runs (no URL, no server path)."""
-    seed_opt = f" --seeds {seeds}" if seeds is not None else ""
-    spec_ref, _, note = name.partition("  #")
-    lines = [
-        "# with the same --db / REXNET_DB as the run that wrote this folder:",
-        f"rexnet experiment {spec_ref} --scale {scale}{seed_opt}" + (f"  #{note}" if note else ""),
-        f"rexnet sweeps {result.sweep}        # the runs, their status and ledger files",
-    ]
-    if result.runs:
-        first = result.runs[0]
-        lines += [
-            "# open any run of results.csv (SQLite ledger: --db sqlite:///<its file, from `rexnet sweeps`>):",
-            f"rexnet replay {first['run_id']}",
-            f"rexnet audit {first['run_id']}",
-            f'rexnet sql "SELECT unit, vwap FROM unit_prices ORDER BY unit" --run {first["run_id"]}',
-            f"rexnet fork {first['run_id']} --time 3600 --set settlement.penalty_price=1000",
-        ]
-    return lines

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from rexnet.app.audit import audit_all, audit_run
 from rexnet.cli import cli
 from rexnet.cli.output import dumps, escape, format_option, key_option, print_json, print_rows
 from rexnet.domain.display import event_display
 from rexnet.errors import CheckFailed, InputError, RunNotFound
-from rexnet.replay.audit import audit_all, audit_run
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
 
@@ -109,7 +109,7 @@ def audit(
         return
     digest = None
     if digest_file is not None:
-        from rexnet.replay.digest import load_key, read_digest
+        from rexnet.app.digest import load_key, read_digest
 
         digest = read_digest(digest_file, load_key(key_file))
         if run_ref is None:

@@ -20,14 +20,9 @@ from rexnet.cli.params import RUN_NAME, SEQ, SIM_TIME
 @click.pass_obj
 def replay(state, run_ref: str, verify: bool, fmt: str) -> None:
     """Rebuild a run's projections from its log and print a summary."""
-    from rexnet.replay.operations import replay_run, verify_run
+    from rexnet.app import use_cases
 
-    run = state.run(run_ref)
-    # verify first: on a forged log it names the first diverging seq, before any fold trips on it
-    checked = verify_run(state.store, run) if verify else None
-    summary = replay_run(state.store, run)
-    if checked is not None:
-        summary["verify"] = checked
+    summary = use_cases.replay(state.store, state.run(run_ref), verify_first=verify).as_dict()
     if fmt == "json":
         print_json(summary)
         return

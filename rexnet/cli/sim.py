@@ -21,7 +21,7 @@ from rexnet.cli.params import RUN_NAME, SEED, UNITS
 def run(state, scenario: str | None, seed: int | None, units: int | None, name: str | None, fmt: str) -> None:
     """Simulate SCENARIO (a TOML file or a built-in name; default: the default scenario)."""
     from rexnet.app import use_cases
-    from rexnet.replay.simulate import with_overrides
+    from rexnet.app.simulate import with_overrides
     from rexnet.sim.scenario import load_scenario
 
     chosen = with_overrides(load_scenario(scenario), seed=seed, units=units)

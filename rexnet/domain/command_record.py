@@ -6,7 +6,7 @@ a simulated one. Each command is one JSON array ``[op, t_ms, agent, ...]`` with 
 fields in order (e.g. ``["limit", 0, "a", "o1", "sell", 2, 4000, 15, "gtc"]``), which is about
 as small as the JSONL it came from.
 
-Where they are kept: in the run's input journal (:mod:`rexnet.journal`), whose summary (chunks,
+Where they are kept: in the run's input journal (:mod:`rexnet.ingest.chunks`), whose summary (chunks,
 commands, head hash) is in the run's record and so in ``run_started`` and the hash chain. Runs
 recorded before the journal embed the whole list as the record's ``commands``; those records are
 still read (:func:`rexnet.replay.rerun.ingest_commands`).
@@ -73,5 +73,5 @@ def decode_rows(rows: list[list[Any]]) -> list[Any]:
 
 def ingest_record(source: str, sha256: str, lines: int, journal: dict[str, Any]) -> dict[str, Any]:
     """The scenario record of an ingest run: the source's name, digest and line count, and the
-    summary of its input journal (:meth:`rexnet.journal.JournalBuilder.summary`)."""
+    summary of its input journal (:meth:`rexnet.ingest.chunks.JournalBuilder.summary`)."""
     return {"kind": "ingest", "source": source, "sha256": sha256, "lines": lines, "journal": journal}

@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rexnet.experiment.runner import Result
+from rexnet.experiment.conduct import Result
 from rexnet.experiment.stats import Interval, interval, paired
 
 RESULT_COLUMNS = ["experiment", "condition", "factor", "level", "seed", "run_id", "metric", "value"]
@@ -97,7 +97,7 @@ def summarize(result: Result) -> list[dict[str, Any]]:
 
 def _baselines(result: Result) -> dict[str, str]:
     """factor -> the level its paired differences are taken against."""
-    from rexnet.experiment.runner import UNSHOCKED, level_text
+    from rexnet.experiment.conduct import UNSHOCKED, level_text
 
     if result.spec.design == "fork":
         return {t.name: UNSHOCKED for t in result.spec.treatments}

@@ -35,8 +35,8 @@ from rexnet.domain.strict import first_problem
 from rexnet.errors import InputError
 from rexnet.replay.rerun import split_record
 from rexnet.sim.change import FIXED_FIELDS, ChangeError, set_group, set_price_prior
-from rexnet.sim.runner import Simulation, shock_of
 from rexnet.sim.scenario import RunSection, Scenario, ShockSpec, check_work
+from rexnet.sim.simulation import Simulation, shock_of
 
 _BY_INDEX = re.compile(r"population\[(\d+)\]\.(\w+)$")
 _BY_KIND = re.compile(r"population\.(\w+)\.(\w+)$")

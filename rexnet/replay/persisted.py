@@ -37,14 +37,14 @@ from typing import Any
 
 import orjson
 
-from rexnet.engine import MarketEngine
 from rexnet.errors import InputError
+from rexnet.gc_tuning import relaxed_gc
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import lineage, read_history_coded
 from rexnet.replay.projection import run_spec
 from rexnet.replay.state_codec import FORMAT, SnapshotInvalid, decode_state, encode_state
-from rexnet.sim.kernel import relaxed_gc
 from rexnet.store.recorder import LedgerReader, Recorder
 from rexnet.store.snapshot_table import SnapshotKey
 

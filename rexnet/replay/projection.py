@@ -1,6 +1,6 @@
 """As-of reads: the market state after a given seq or sim time, rebuilt by folding the log.
 
-The fold uses the live engine's own ``apply`` (:class:`~rexnet.engine.MarketEngine`), so what
+The fold uses the live engine's own ``apply`` (:class:`~rexnet.market_engine.MarketEngine`), so what
 ``rexnet book --at N`` shows is exactly what the live run held after event N. It reads the run's
 full history (:func:`~rexnet.replay.history.read_history_coded`, in column chunks; a bound by
 time reads rows): a fork's state includes the prefix it shares with its parent.
@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rexnet.domain.market import MarketSpec
-from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
+from rexnet.gc_tuning import relaxed_gc
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.decode import NotApplicable, fold_coded, fold_rows
 from rexnet.replay.history import read_history_chunks, read_history_coded, seq_at
-from rexnet.sim.kernel import relaxed_gc
 from rexnet.store.recorder import LedgerReader
 
 

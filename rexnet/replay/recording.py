@@ -15,8 +15,8 @@ from rexnet import __version__
 from rexnet.domain.events import RunCompleted, RunStarted
 from rexnet.domain.limits import run_name_problem
 from rexnet.domain.market import MarketSpec
-from rexnet.engine import MarketEngine
 from rexnet.errors import InputError, RunNotFound
+from rexnet.market_engine import MarketEngine
 from rexnet.store.recorder import Recorder
 
 

@@ -15,7 +15,7 @@ Records:
   ``fork`` (it is the root run's event, shared by every fork);
 * an ingest run's record is ``{"kind": "ingest", "source", "sha256", "lines", "journal": {...}}``
   (:mod:`rexnet.domain.command_record`): its commands are the run's input journal
-  (:mod:`rexnet.journal`), replayed through a fresh engine. Runs recorded before the journal
+  (:mod:`rexnet.ingest.chunks`), replayed through a fresh engine. Runs recorded before the journal
   embed the commands in the record (``"commands": [[op, field, ...], ...]``); they are read as
   they are.
 
@@ -32,12 +32,12 @@ from rexnet.domain.codec import CHAIN_ROWS, GENESIS
 from rexnet.domain.command_record import decode_commands
 from rexnet.domain.events import RunCompleted, RunStarted
 from rexnet.domain.market import MarketSpec
-from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
-from rexnet.journal import read_journal
+from rexnet.ingest.chunks import read_journal
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.history import lineage
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario
+from rexnet.sim.simulation import Simulation
 from rexnet.store.recorder import LedgerReader
 
 
@@ -143,7 +143,7 @@ def ingest_commands(store: JournalReader | None, run_id: str | None, record: dic
     read an ingest's stored inputs.
 
     They are the run's input journal, read as a stream from ``store`` (anything with a
-    ``journal_rows(run_id)`` method: the event store, or a :class:`~rexnet.journal.MemoryJournal`),
+    ``journal_rows(run_id)`` method: the event store, or a :class:`~rexnet.ingest.chunks.MemoryJournal`),
     checked whole against the summary in the record before the first command is returned. A run
     recorded before the journal existed has its commands in the record itself (``commands``):
     they are decoded from there, so old ledgers still verify, resume and audit.

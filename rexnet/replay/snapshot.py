@@ -17,7 +17,7 @@ import copy
 from bisect import bisect_right
 from typing import Any
 
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import read_history_coded, seq_at
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best

@@ -28,9 +28,9 @@ from typing import Any
 import orjson
 
 from rexnet.domain.market import MarketSpec
-from rexnet.engine import MarketEngine
 from rexnet.exchange.book import Book, RestingOrder
 from rexnet.exchange.state import seats
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Account, Accounts
 from rexnet.settlement.settlement import _UnitState
 

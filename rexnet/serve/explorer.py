@@ -2,7 +2,7 @@
 
 :class:`Explorer` is what the web routes call; it knows nothing of HTTP. It reads through the
 library's read APIs only: the store's runs and history (:mod:`rexnet.replay`), the audit
-(:func:`rexnet.replay.audit.audit_run`), DuckDB sessions and named queries
+(:func:`rexnet.app.audit.audit_run`), DuckDB sessions and named queries
 (:class:`rexnet.analytics.Analytics`) and, for the SQL console, :meth:`Analytics.rows`, i.e. the
 same guard as ``rexnet sql``. Nothing here writes to the ledger.
 
@@ -19,8 +19,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from rexnet.app.audit import audit_run
 from rexnet.errors import InputError
-from rexnet.replay.audit import audit_run
 from rexnet.serve.fmt import Redactor, plain
 from rexnet.serve.mirroring import PROGRESS_EVENTS, MirrorKeeper
 from rexnet.serve.timeline import Timeline
@@ -59,7 +59,7 @@ class Explorer:
         self, db_url: str, *, mirror: str | None = None, progress_events: int = PROGRESS_EVENTS
     ) -> None:
         from rexnet.store import open_store
-        from rexnet.store.engine import parse_url
+        from rexnet.store.database import parse_url
 
         self.db_url = db_url
         self.store = open_store(db_url, read_only=True)  # the explorer never writes
@@ -120,7 +120,7 @@ class Explorer:
         return self._audits.get((run.run_id, run.head_hash))
 
     def audit(self, run: Any) -> Audit:
-        """The full audit of :func:`rexnet.replay.audit.audit_run` (hash chain, reservations,
+        """The full audit of :func:`rexnet.app.audit.audit_run` (hash chain, reservations,
         settlements, conservation), cached by head hash."""
         key = (run.run_id, run.head_hash)
         found = self._audits.get(key)

@@ -148,7 +148,7 @@ class MirrorKeeper:
     def _begin(self, seen: tuple[tuple[str, int], ...]) -> None:
         """Start a refresh for the runs ``seen`` (``_state`` held; none may be running)."""
         from rexnet.analytics.api import _mirror_mode
-        from rexnet.store.engine import parse_url
+        from rexnet.store.database import parse_url
 
         runs = self.list_runs()
         off = _mirror_mode(self.mirror) == "off"

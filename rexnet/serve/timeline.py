@@ -25,15 +25,15 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from rexnet.engine import MarketEngine
 from rexnet.errors import InputError, RexnetError
+from rexnet.gc_tuning import relaxed_gc
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import NotApplicable, event_of, fold_coded
 from rexnet.replay.history import read_history, read_history_coded, seq_at, t_ms_of
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import not_applicable, run_spec
 from rexnet.serve.fmt import plain
-from rexnet.sim.kernel import relaxed_gc
 
 #: events between snapshots: a scrub folds at most this many (a few tens of ms)
 EVERY = 5_000

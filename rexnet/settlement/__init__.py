@@ -3,11 +3,10 @@
 * :mod:`~rexnet.settlement.floor_rule`: the pure arithmetic of one unit's settlement;
 * :mod:`~rexnet.settlement.settlement`: :class:`Settlement`, the event-sourced realization and
   settlement of delivery units (decide -> events -> apply);
-* :mod:`~rexnet.settlement.audit`: :func:`audit_events`, recomputing reservations and settlements
+* :mod:`~rexnet.settlement.recompute`: :func:`audit_events`, recomputing reservations and settlements
   from a log alone.
 """
 
-from rexnet.settlement.audit import AuditReport, Discrepancy, audit_events
 from rexnet.settlement.floor_rule import (
     ParticipantTerms,
     penalty_rate,
@@ -16,6 +15,7 @@ from rexnet.settlement.floor_rule import (
     settle_unit,
     system_row,
 )
+from rexnet.settlement.recompute import AuditReport, Discrepancy, audit_events
 from rexnet.settlement.settlement import DUPLICATE_REALIZATION, Settlement
 
 __all__ = [

@@ -2,11 +2,11 @@
 
 Modules: ``kernel`` (event queue), ``rng`` (per-agent streams), ``forecast`` (MMFE forecasts,
 shocks), ``client`` and ``device`` (prosumers' physics and economics), ``broker`` (strategies),
-``scenario`` (TOML scenarios), ``runner`` (:class:`Simulation`), ``port`` (the market protocol).
+``scenario`` (TOML scenarios), ``simulation`` (:class:`Simulation`), ``port`` (the market protocol).
 """
 
 from rexnet.sim.port import MarketPort
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario, builtin_names, load_scenario
+from rexnet.sim.simulation import Simulation
 
 __all__ = ["MarketPort", "Scenario", "Simulation", "builtin_names", "load_scenario"]

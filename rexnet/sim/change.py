@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rexnet.sim.runner import Simulation, build_client
+from rexnet.sim.simulation import Simulation, build_client
 
 #: group fields that fix what a member *is* or where it started: not changeable mid-run
 FIXED_FIELDS = frozenset({"kind", "strategy", "initial_soc"})

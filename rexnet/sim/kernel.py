@@ -13,11 +13,11 @@ two clocks merge into one totally ordered sequence.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+
+from rexnet.gc_tuning import relaxed_gc
 
 #: Priorities at equal times: the market's own clock first (gate closures must happen before
 #: any agent acts at that instant), then realizations, then agents.
@@ -26,24 +26,6 @@ PRIORITY_REALIZE = 1
 PRIORITY_AGENT = 2
 
 Action = Callable[[int], None]
-
-#: Young-generation threshold of the garbage collector while the kernel runs (CPython's default
-#: is 700). A run allocates mostly acyclic, short-lived objects (commands, events) next to a large
-#: population of long-lived ones (agents, resting orders); at the default, the collector's
-#: frequent passes took 4-7% of a 2,000-prosumer day, under 0.5% at this threshold.
-#: (``gc.freeze()`` after building the population measured no gain: most collections are young.)
-GC_YOUNG_THRESHOLD = 50_000
-
-
-@contextmanager
-def relaxed_gc(young: int = GC_YOUNG_THRESHOLD) -> Iterator[None]:
-    """Raise the collector's young-generation threshold for the duration (restored after)."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(young, old[0]), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
 
 
 class Kernel:

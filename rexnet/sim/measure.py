@@ -1,6 +1,6 @@
 """Figures of a simulated day, computed in memory: what the agents did to the market.
 
-Runs a scenario against a live :class:`~rexnet.engine.MarketEngine` without a ledger and folds
+Runs a scenario against a live :class:`~rexnet.market_engine.MarketEngine` without a ledger and folds
 the events into the figures a market designer asks first (the validation suite and
 ``docs/validation.md`` use them; the ledger's views compute the same from a stored run):
 
@@ -36,10 +36,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rexnet.domain.events import SYSTEM_AGENT, GateClosed, OrderRejected, Settled, TradeExecuted
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.sim.device import CostSeller, Dispatchable, ValueBuyer
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario, load_scenario
+from rexnet.sim.simulation import Simulation
 
 LATE_MS = 30 * 60 * 1000
 RENEWABLE = ("wind", "solar")

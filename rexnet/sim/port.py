@@ -1,4 +1,4 @@
-"""The simulator's view of the market: the protocol :class:`rexnet.engine.MarketEngine` meets.
+"""The simulator's view of the market: the protocol :class:`rexnet.market_engine.MarketEngine` meets.
 
 The simulator never imports the engine; anything with these members can be driven (the real
 engine, or a small fake in tests).

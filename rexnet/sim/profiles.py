@@ -394,7 +394,7 @@ def expected_kw(scenario: Any, agent: str, *, groups: Any = None) -> list[tuple[
     ``groups`` overrides ``scenario.population`` (e.g. the groups after a fork's changes). Empty
     for an unknown agent or one that follows its reservations (storage, dispatchable, ...).
     """
-    from rexnet.sim.runner import build_client
+    from rexnet.sim.simulation import build_client
 
     group = group_of(scenario.population if groups is None else groups, agent)
     if group is None or group.kind not in ("household", "solar", "wind"):

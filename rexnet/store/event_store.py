@@ -23,15 +23,16 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from rexnet.domain.codec import GENESIS, first_bad_seq
-from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError
+from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, RunNotFound, StoreError, shown
 from rexnet.store import journal, snapshot_table
-from rexnet.store.engine import (
+from rexnet.store.database import (
     create_engine_for,
     is_damage,
     is_memory,
     parse_url,
     read_only_url,
     redact,
+    shown_url,
     translated,
 )
 from rexnet.store.migrate import check_revision, current_revision, head_revision, upgrade_connection
@@ -74,7 +75,7 @@ class EventStore:
     """The append-only ledger of runs and their events in one database.
 
     Args:
-        engine: a SQLAlchemy engine made by :func:`rexnet.store.engine.create_engine_for`.
+        engine: a SQLAlchemy engine made by :func:`rexnet.store.database.create_engine_for`.
 
     Prefer :func:`open_store`, which checks connectivity and migrates first.
     """
@@ -160,7 +161,7 @@ class EventStore:
                 conn.execute(sa.insert(runs).values(**values))
         except IntegrityError:
             if name is not None and self._find(name, by_name=True):
-                raise IntegrityError(f"a run named {name!r} already exists") from None
+                raise IntegrityError(f"a run named {shown(name)} already exists") from None
             raise
         return self._run_by_id(run_id)
 
@@ -173,9 +174,9 @@ class EventStore:
         with translated(self.engine.url, "cannot read runs"), self.engine.connect() as conn:
             rows = conn.execute(sa.select(runs).where(sa.or_(runs.c.run_id == ref, runs.c.name == ref))).all()
         if not rows:
-            raise RunNotFound(f"no run {ref!r}")
+            raise RunNotFound(f"no run {shown(ref)}")
         if len(rows) > 1:
-            raise RunNotFound(f"run name {ref!r} is ambiguous")
+            raise RunNotFound(f"run name {shown(ref)} is ambiguous")
         return RunInfo.from_row(rows[0])
 
     def list_runs(self) -> list[RunInfo]:
@@ -203,7 +204,7 @@ class EventStore:
                 .values(status=status, failure=failure_line(reason) if status == "failed" else None)
             ).rowcount
         if count != 1:
-            raise RunNotFound(f"no run {run_id!r}")
+            raise RunNotFound(f"no run {shown(run_id)}")
 
     def head(self, run_id: str) -> tuple[int, bytes]:
         """``(head_seq, head_hash)`` of a run as committed.
@@ -216,7 +217,7 @@ class EventStore:
                 sa.select(runs.c.head_seq, runs.c.head_hash).where(runs.c.run_id == run_id)
             ).first()
         if row is None:
-            raise RunNotFound(f"no run {run_id!r}")
+            raise RunNotFound(f"no run {shown(run_id)}")
         return row[0], bytes(row[1])
 
     # -- events ------------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ class EventStore:
     def _run_by_id(self, run_id: str) -> RunInfo:
         info = self._find(run_id)
         if info is None:
-            raise RunNotFound(f"no run {run_id!r}")
+            raise RunNotFound(f"no run {shown(run_id)}")
         return info
 
     def _hash_at(self, info: RunInfo, seq: int) -> bytes:
@@ -553,8 +554,8 @@ def open_store(url: str, *, read_only: bool = False) -> EventStore:
         engine.dispose()
         if is_damage(error) and "file is not a database" not in str(error):
             # a ledger that was one and is now corrupt: a failed check, not a bad --db
-            raise LedgerDamaged(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
-        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+            raise LedgerDamaged(f"cannot open database {shown_url(parsed)}: {_cause(error)}") from None
+        raise DatabaseUnavailable(f"cannot open database {shown_url(parsed)}: {_cause(error)}") from None
     except BaseException:
         engine.dispose()
         raise
@@ -565,7 +566,7 @@ def _open_reader(parsed: sa.URL) -> EventStore | None:
     """A store on an existing SQLite ledger that writes nothing; ``None``: open it as a writer.
 
     A writable file is opened with ``query_only`` (SQLite refuses writes; the journal mode is left
-    alone), one this process cannot write with :func:`~rexnet.store.engine.read_only_url`. Either
+    alone), one this process cannot write with :func:`~rexnet.store.database.read_only_url`. Either
     way an out-of-date schema is not migrated here: a writable ledger is then opened as a writer
     (which migrates), a read-only one is refused with what to do.
     """
@@ -582,8 +583,8 @@ def _open_reader(parsed: sa.URL) -> EventStore | None:
     except exc.SQLAlchemyError as error:
         engine.dispose()
         if is_damage(error) and "file is not a database" not in str(error):
-            raise LedgerDamaged(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
-        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+            raise LedgerDamaged(f"cannot open database {shown_url(parsed)}: {_cause(error)}") from None
+        raise DatabaseUnavailable(f"cannot open database {shown_url(parsed)}: {_cause(error)}") from None
     except BaseException:
         engine.dispose()
         raise
@@ -614,7 +615,7 @@ def upgrade(url: str) -> tuple[str | None, str]:
         with engine.connect().execution_options(rexnet_write=True) as conn, conn.begin():
             return upgrade_connection(conn)
     except exc.SQLAlchemyError as error:
-        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_cause(error)}") from None
+        raise DatabaseUnavailable(f"cannot open database {shown_url(parsed)}: {_cause(error)}") from None
     finally:
         engine.dispose()
 
@@ -630,7 +631,7 @@ def failure_line(reason: str | None) -> str | None:
     """The first line of a failure reason, at most 500 characters, passwords masked."""
     if not reason:
         return None
-    from rexnet.store.engine import mask_secrets
+    from rexnet.store.database import mask_secrets
 
     line = (reason.strip().splitlines() or [""])[0]
     return mask_secrets(line)[:500] or None

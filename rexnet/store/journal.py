@@ -4,7 +4,7 @@ Chunks go in by transactions of :data:`CHUNKS_PER_WRITE` rows: on PostgreSQL one
 transaction (the append guard of migration 0008 checks a statement's rows at once, so one COPY is
 one check), on SQLite one ``executemany``. Reading is by windows of chunk indexes, each query
 bounded on both sides like :meth:`EventStore._chunks` (a gap shows as a missing index, which
-:func:`rexnet.journal.check_journal` names).
+:func:`rexnet.ingest.chunks.check_journal` names).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from rexnet.store.engine import translated
+from rexnet.store.database import translated
 
 if TYPE_CHECKING:
     from rexnet.store.event_store import EventStore
@@ -24,7 +24,7 @@ _COPY = f"COPY input_journal ({_COLUMNS}) FROM STDIN"
 
 
 def append_journal(store: EventStore, run_id: str, chunks: Iterable[Any]) -> int:
-    """Append ``chunks`` (:class:`rexnet.journal.Chunk` rows, in index order) to the run's
+    """Append ``chunks`` (:class:`rexnet.ingest.chunks.Chunk` rows, in index order) to the run's
     journal; returns how many were written."""
     batch: list[tuple[Any, ...]] = []
     written = 0

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from rexnet.domain.codec import GENESIS, first_bad_seq
-from rexnet.errors import ConcurrencyError, IntegrityError, RunNotFound
+from rexnet.errors import ConcurrencyError, IntegrityError, RunNotFound, shown
 from rexnet.store.event_store import failure_line
 from rexnet.store.records import CodedChunk, RunInfo, StoredEvent, check_fork_seq, check_new_run, scales
 from rexnet.store.schema import RUN_STATUSES
@@ -67,7 +67,7 @@ class MemoryStore:
     ) -> RunInfo:
         check_new_run(parent_run_id, fork_seq, seed)
         if name is not None and any(r.name == name for r in self._runs.values()):
-            raise IntegrityError(f"a run named {name!r} already exists")
+            raise IntegrityError(f"a run named {shown(name)} already exists")
         head_seq, head_hash = -1, GENESIS
         if parent_run_id is not None and fork_seq is not None:
             parent = self._by_id(parent_run_id)
@@ -96,9 +96,9 @@ class MemoryStore:
     def get_run(self, ref: str) -> RunInfo:
         found = [r for r in self._runs.values() if ref in (r.run_id, r.name)]
         if not found:
-            raise RunNotFound(f"no run {ref!r}")
+            raise RunNotFound(f"no run {shown(ref)}")
         if len(found) > 1:
-            raise RunNotFound(f"run name {ref!r} is ambiguous")
+            raise RunNotFound(f"run name {shown(ref)} is ambiguous")
         return found[0]
 
     def list_runs(self) -> list[RunInfo]:
@@ -248,7 +248,7 @@ class MemoryStore:
     def _by_id(self, run_id: str) -> RunInfo:
         info = self._runs.get(run_id)
         if info is None:
-            raise RunNotFound(f"no run {run_id!r}")
+            raise RunNotFound(f"no run {shown(run_id)}")
         return info
 
     def hash_at(self, run: RunInfo, seq: int) -> bytes:

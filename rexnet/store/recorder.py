@@ -147,7 +147,7 @@ class LedgerWriter(Protocol):
         ...
 
     def append_journal(self, run_id: str, chunks: Iterable[Any]) -> int:
-        """Append input-journal chunks (:class:`rexnet.journal.Chunk`) to an ingest run."""
+        """Append input-journal chunks (:class:`rexnet.ingest.chunks.Chunk`) to an ingest run."""
         ...
 
     def put_snapshots(self, rows: Sequence[tuple[Any, ...]], *, replace: bool = False) -> None:

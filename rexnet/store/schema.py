@@ -75,7 +75,7 @@ event_log = sa.Table(
 )
 
 
-#: The input journal of ingest runs (migration 0008; see :mod:`rexnet.journal`): chunks of
+#: The input journal of ingest runs (migration 0008; see :mod:`rexnet.ingest.chunks`): chunks of
 #: consecutive commands, each hash chained from the previous one. Append-only like the log.
 input_journal = sa.Table(
     "input_journal",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from rexnet.store.engine import translated
+from rexnet.store.database import translated
 
 
 class SnapshotKey(NamedTuple):

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from rexnet.domain.codec import CHAIN_ROWS
 from rexnet.errors import ConcurrencyError, IntegrityError, StoreError
-from rexnet.store.engine import translated
+from rexnet.store.database import translated
 from rexnet.store.schema import runs
 from rexnet.store.snapshot_table import insert_rows
 

@@ -6,7 +6,7 @@ into one SQLite file per run. The sweep itself is recorded in the main ledger da
 (``sweeps``, ``sweep_runs``), so running it again skips what is complete and redoes the rest.
 
 * :mod:`rexnet.sweep.spec` reads and expands the sweep file;
-* :mod:`rexnet.sweep.runner` records, plans and runs it (:func:`run_sweep`);
+* :mod:`rexnet.sweep.orchestrate` records, plans and runs it (:func:`run_sweep`);
 * :mod:`rexnet.sweep.task` is one run inside a Dask worker;
 * :mod:`rexnet.sweep.summary` averages run summaries per grid point;
 * :mod:`rexnet.sweep.query` runs a named query across the sweep's runs.
@@ -20,7 +20,7 @@ Example::
         print(point["point"], point["trades"], point["penalties"])
 """
 
-from rexnet.sweep.runner import run_sweep
+from rexnet.sweep.orchestrate import run_sweep
 from rexnet.sweep.spec import SweepSpec, load_sweep
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep"]

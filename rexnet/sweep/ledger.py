@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rexnet.errors import InputError
-from rexnet.store.engine import translated
+from rexnet.store.database import translated
 from rexnet.sweep.tables import ensure_schema, sweep_runs, sweeps
 
 

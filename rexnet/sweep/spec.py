@@ -51,9 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rexnet.app.simulate import with_overrides
 from rexnet.domain.strict import RECORD
 from rexnet.errors import InputError
-from rexnet.replay.simulate import with_overrides
 from rexnet.sim.scenario import Scenario, is_existing_file, load_scenario, parse_scenario
 
 _TOP_KEYS = {"name", "scenario", "seeds", "units", "set", "grid", "points", "description"}

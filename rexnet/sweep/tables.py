@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rexnet.errors import StoreError
-from rexnet.store.engine import translated
+from rexnet.store.database import translated
 from rexnet.store.schema import SWEEP_RUN_STATUSES, metadata, sweep_runs, sweeps
 
 # The tables belong to the ledger's schema (rexnet.store.schema, checked against the migrations

@@ -4,17 +4,17 @@
 PostgreSQL ledger, or the run's own SQLite file) and is idempotent, keyed by the run's name
 (``sweep/<sweep>/<point>/seed=<seed>``):
 
-* no run of that name: simulate it (:func:`rexnet.replay.simulate.run_scenario`);
+* no run of that name: simulate it (:func:`rexnet.app.simulate.run_scenario`);
 * a completed run of that name (the client died before recording it): reuse it;
 * a run of that name with another scenario or seed is not this task's: the next name is tried;
 * an incomplete one (its worker was killed, or a Dask retry after a worker death): resume it
-  with :func:`rexnet.replay.operations.resume_run`, which re-executes the run, checks every
+  with :func:`rexnet.app.operations.resume_run`, which re-executes the run, checks every
   committed event and appends the rest: the same history as an uninterrupted run. If resuming
   is impossible (the stored prefix does not match this code), that run is marked ``failed`` and
   the point is simulated afresh as a new run named ``...#2`` (``#3``...). Nothing is deleted.
 
 The summary of a resumed or reused run is folded from its stored history
-(:func:`rexnet.replay.operations.replay_run`), so it always describes the whole run.
+(:func:`rexnet.app.operations.replay_run`), so it always describes the whole run.
 
 Test hook: a task whose ``kill_after`` is set ends its process with ``os._exit(1)`` as soon as
 that many events of its run are committed, like a worker killed mid-run (``kill_once``: only
@@ -87,7 +87,7 @@ def _find(store: Any, name: str) -> Any:
 
 
 def _simulate(store: Any, scenario: Any, name: str, batch_size: int) -> dict[str, Any]:
-    from rexnet.replay.simulate import run_scenario
+    from rexnet.app.simulate import run_scenario
 
     try:
         return run_scenario(store, scenario, name=name, batch_size=batch_size)
@@ -97,7 +97,7 @@ def _simulate(store: Any, scenario: Any, name: str, batch_size: int) -> dict[str
 
 
 def _resumed(store: Any, run: Any) -> dict[str, Any]:
-    from rexnet.replay.operations import resume_run
+    from rexnet.app.operations import resume_run
 
     try:
         resume_run(store, run)
@@ -110,7 +110,7 @@ def _resumed(store: Any, run: Any) -> dict[str, Any]:
 
 
 def _replayed(store: Any, run: Any) -> dict[str, Any]:
-    from rexnet.replay.operations import replay_run
+    from rexnet.app.operations import replay_run
 
     return replay_run(store, run)
 

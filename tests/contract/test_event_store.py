@@ -351,7 +351,7 @@ def test_identical_head_hash_on_sqlite_and_postgresql(sqlite_url, pg_url):
 
 # -- URLs -------------------------------------------------------------------------------------------------
 def test_url_normalisation_and_redaction():
-    from rexnet.store.engine import parse_url, redact
+    from rexnet.store.database import parse_url, redact
 
     assert parse_url("postgres://u:pw@h/db").drivername == "postgresql+psycopg"
     assert parse_url("postgresql://u:pw@h/db").drivername == "postgresql+psycopg"

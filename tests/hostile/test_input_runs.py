@@ -117,3 +117,28 @@ def test_run_names_are_checked_before_anything_is_written(sqlite_url, tmp_path, 
         result = invoke(sqlite_url, *args, "--name", name)
         assert_refused(result, *words)
     assert ledger(sqlite_url) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("book", "{ref}", "--unit", "1"),
+        ("accounts", "{ref}"),
+        ("replay", "{ref}"),
+        ("audit", "{ref}"),
+        ("fork", "{ref}", "--time", "10"),
+    ],
+)
+def test_a_huge_run_reference_is_quoted_by_its_start(db_url, args):
+    """A 20,000-character run reference is named in a short line, not echoed whole (exit 2)."""
+    ref = "r" * 20_000
+    result = invoke(db_url, *(a.format(ref=ref) for a in args))
+    assert_refused(result, "no run 'rrr", "...")
+    assert len(result.stderr) < 200
+
+
+def test_a_huge_database_url_is_quoted_by_its_start_and_redacted():
+    url = "postgresql://user:hunter2@nohost.invalid/" + "d" * 20_000
+    result = invoke(url, "runs")
+    assert_refused(result, "cannot open database", "...")
+    assert "hunter2" not in result.output and len(result.stderr) < 500

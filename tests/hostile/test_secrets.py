@@ -32,7 +32,7 @@ from rexnet.analytics.catalogue import VIEWS, Dialect, render
 from rexnet.analytics.errors import AnalyticsError
 from rexnet.analytics.guard import allowed_functions, allowed_relations, check_read_only
 from rexnet.analytics.queries import QUERIES
-from rexnet.store.engine import mask_secrets, redact
+from rexnet.store.database import mask_secrets, redact
 
 
 def pg_base() -> str:

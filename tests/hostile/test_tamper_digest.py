@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from tamper_helpers import attacker, invoke, rewrite, rows_of, run_id_of, small_run
 
+from rexnet.app.digest import check_against, load_key, read_digest
 from rexnet.domain.events import UnitOpened
 from rexnet.domain.market import MarketSpec
-from rexnet.replay.digest import check_against, load_key, read_digest
 from rexnet.store import open_store
 
 

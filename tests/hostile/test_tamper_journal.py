@@ -23,7 +23,7 @@ from streams import write_stream  # noqa: E402
 
 @pytest.fixture
 def ingested(db_url, tmp_path, monkeypatch):
-    monkeypatch.setattr("rexnet.journal.CHUNK_COMMANDS", 50)
+    monkeypatch.setattr("rexnet.ingest.chunks.CHUNK_COMMANDS", 50)
     stream = write_stream(tmp_path / "s.jsonl", 300, seed=7)  # 6 chunks
     invoke_json(db_url, "ingest", str(stream), "--name", "ing")
     return db_url, run_id_of(db_url, "ing")

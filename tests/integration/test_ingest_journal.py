@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from rexnet.cli import cli
 from rexnet.domain.command_record import encode_commands
 from rexnet.domain.market import MarketSpec
-from rexnet.ingest_stream import parse_commands
+from rexnet.ingest.stream import parse_commands
 from rexnet.replay.recording import record_commands
 from rexnet.store import open_store
 
@@ -54,7 +54,7 @@ def counts(db: str) -> tuple[int, int, int]:
 def test_ingest_keeps_its_inputs_in_the_journal_and_verifies_resumes_audits_through_it(
     db_url, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr("rexnet.journal.CHUNK_COMMANDS", 64)  # several chunks from a short stream
+    monkeypatch.setattr("rexnet.ingest.chunks.CHUNK_COMMANDS", 64)  # several chunks from a short stream
     stream = write_stream(tmp_path / "s.jsonl", 500, seed=3)
     run = ingest_json(db_url, str(stream), "--name", "ing")
     store = open_store(db_url)

@@ -62,7 +62,7 @@ def test_import_rexnet_is_cheap():
 
 def test_digest_use_case_anchors_the_head(tmp_path):
     from rexnet.app import use_cases
-    from rexnet.replay.digest import new_key
+    from rexnet.app.digest import new_key
 
     key = str(tmp_path / "k.hex")
     new_key(key)

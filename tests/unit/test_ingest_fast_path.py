@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import LineError
-from rexnet.ingest import LineParser
-from rexnet.ingest_stream import FastLines
+from rexnet.ingest.parser import LineParser
+from rexnet.ingest.stream import FastLines
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from streams import iter_stream  # noqa: E402

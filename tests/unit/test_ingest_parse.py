@@ -7,8 +7,8 @@ import pytest
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, RefuseAtEdge, Shrink
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError, LineError
-from rexnet.ingest import load_market
-from rexnet.ingest_stream import parse_commands
+from rexnet.ingest.parser import load_market
+from rexnet.ingest.stream import parse_commands
 
 SPEC = MarketSpec()
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from rexnet.cli import cli
 from rexnet.domain.commands import PlaceMarket, Realize
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.projection import run_spec
 from rexnet.store import open_store
 

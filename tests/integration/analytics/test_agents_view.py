@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from rexnet.analytics import Analytics
-from rexnet.replay.simulate import run_scenario
+from rexnet.app.simulate import run_scenario
 from rexnet.sim.scenario import parse_scenario
 from rexnet.store import open_store
 
@@ -118,7 +118,7 @@ def test_agents_view_and_a_metric_on_postgresql(pg_url):
 
 
 def test_a_fork_registers_the_members_it_adds_and_changes(sqlite_url):
-    from rexnet.replay.operations import fork_run, verify_run
+    from rexnet.app.operations import fork_run, verify_run
 
     run = simulate(sqlite_url)
     with open_store(sqlite_url) as store:

@@ -117,7 +117,7 @@ def test_refresh_copies_only_new_events_and_new_runs(lineage, tmp_path):
 def test_a_running_run_is_mirrored_up_to_its_committed_head(sqlite_url):
     from rexnet.domain.commands import PlaceLimit, PlaceMarket
     from rexnet.domain.market import MarketSpec
-    from rexnet.engine import MarketEngine
+    from rexnet.market_engine import MarketEngine
 
     store = open_store(sqlite_url)
     spec = MarketSpec()

@@ -6,7 +6,7 @@ import pytest
 from replay_cli import invoke_json
 
 from rexnet import __version__
-from rexnet.replay import golden
+from rexnet.app import golden
 
 FILES = golden.golden_files()
 
@@ -21,7 +21,7 @@ def test_golden_replay(path):
     assert outcome.ok, (
         f"{path.name}: history changed ({outcome.events} events, head {outcome.head_hash}; expected "
         f"{outcome.expected_events}, {outcome.expected_head_hash}). If intended, re-bless with "
-        "`python -m rexnet.replay.golden --bless` (see replays/README.md)."
+        "`python -m rexnet.app.golden --bless` (see replays/README.md)."
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from replay_cli import invoke, invoke_json
 
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay import persisted
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.history import read_history

@@ -5,13 +5,13 @@ from __future__ import annotations
 from replay_cli import state_of
 
 from rexnet import __version__
-from rexnet.engine import MarketEngine
+from rexnet.app.simulate import with_overrides
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import book_view, engine_as_of
 from rexnet.replay.recording import RunRecorder
-from rexnet.replay.simulate import with_overrides
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
+from rexnet.sim.simulation import Simulation
 from rexnet.store import open_store
 
 

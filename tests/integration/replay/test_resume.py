@@ -88,9 +88,9 @@ def test_kill_9_then_resume_gives_the_uninterrupted_head(tmp_path, uninterrupted
 
 def test_resume_of_a_killed_fork(parent_db):
     """A fork cut short (simulated: its writer stopped after a few batches) resumes to the full fork."""
+    from rexnet.app.operations import fork_run
     from rexnet.replay.fork import with_change
     from rexnet.replay.history import read_history
-    from rexnet.replay.operations import fork_run
     from rexnet.replay.rerun import Rerun, Sink
 
     db, parent = parent_db

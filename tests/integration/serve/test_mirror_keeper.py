@@ -16,7 +16,7 @@ from serve_ledger import invoke_json
 
 from rexnet.serve.mirroring import mirrored_rows, own_events, pending_events
 from rexnet.store import open_store
-from rexnet.store.engine import parse_url
+from rexnet.store.database import parse_url
 
 
 def _copy(ledger, tmp_path):

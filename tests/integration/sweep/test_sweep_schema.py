@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from rexnet.store import open_store
-from rexnet.store.engine import create_engine_for
+from rexnet.store.database import create_engine_for
 from rexnet.store.migrate import alembic_config, current_revision, head_revision
 from rexnet.sweep.ledger import SweepLedger
 from rexnet.sweep.tables import metadata

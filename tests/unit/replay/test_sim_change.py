@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rexnet.engine import MarketEngine
-from rexnet.replay.simulate import with_overrides
+from rexnet.app.simulate import with_overrides
+from rexnet.market_engine import MarketEngine
 from rexnet.sim.change import ChangeError, set_group, set_price_prior
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
+from rexnet.sim.simulation import Simulation
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import orjson
 import pytest
 
 from rexnet import __version__
+from rexnet.app.simulate import with_overrides
 from rexnet.domain.events import RunStarted
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.simulate import with_overrides
 from rexnet.replay.state_codec import SnapshotInvalid, decode_state, encode_state
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario
+from rexnet.sim.simulation import Simulation
 
 
 @pytest.fixture(scope="module")

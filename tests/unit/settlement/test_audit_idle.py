@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rexnet.domain.events import GateClosed, TradeExecuted
 from rexnet.domain.market import MarketSpec
-from rexnet.settlement.audit import SettlementAuditor
+from rexnet.settlement.recompute import SettlementAuditor
 
 
 def test_idle_units_are_put_away_and_come_back_as_they_were():

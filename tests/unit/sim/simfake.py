@@ -1,4 +1,4 @@
-"""A tiny stand-in for ``rexnet.engine.MarketEngine`` (the simulator's ``MarketPort``).
+"""A tiny stand-in for ``rexnet.market_engine.MarketEngine`` (the simulator's ``MarketPort``).
 
 Continuous double auction with price-time priority, good-till-gate limit orders and market
 orders, unit openings, gate closures with reservations, and a bare settlement (one ``settled``

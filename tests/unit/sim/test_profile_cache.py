@@ -71,7 +71,7 @@ def test_an_unwritable_cache_is_skipped(tmp_path, monkeypatch):
 
 
 def test_a_run_gives_the_same_events_with_a_cold_and_a_warm_cache(monkeypatch):
-    from rexnet.replay.simulate import with_overrides
+    from rexnet.app.simulate import with_overrides
     from rexnet.sim.measure import simulate
     from rexnet.sim.scenario import load_scenario
 

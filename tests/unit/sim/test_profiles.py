@@ -15,8 +15,8 @@ import pytest
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError
 from rexnet.sim.profiles import shape_for, turbine, turbine_types
-from rexnet.sim.runner import build_client
 from rexnet.sim.scenario import HouseholdGroup, SiteSection, SolarGroup, WindGroup, parse_scenario
+from rexnet.sim.simulation import build_client
 
 SPEC = MarketSpec()
 KASSEL = SiteSection(latitude=51.32, longitude=9.5, timezone="Europe/Berlin", date=dt.date(2026, 1, 14))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rexnet.analytics.report import expected_profile, write_report
-from rexnet.replay.operations import fork_run
-from rexnet.replay.simulate import run_scenario, with_overrides
+from rexnet.app.operations import fork_run
+from rexnet.app.simulate import run_scenario, with_overrides
 from rexnet.sim.profiles import expected_kw
 from rexnet.sim.scenario import load_scenario
 from rexnet.store import open_store

@@ -13,8 +13,8 @@ from rexnet.sim.client import Household, Wind
 from rexnet.sim.device import CostSeller, Dispatchable, ValueBuyer
 from rexnet.sim.dispatch import DispatchBroker
 from rexnet.sim.kernel import Kernel
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import parse_scenario
+from rexnet.sim.simulation import Simulation
 from rexnet.sim.zi import ZIBroker
 
 SPEC = MarketSpec()

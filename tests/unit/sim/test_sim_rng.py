@@ -10,8 +10,8 @@ import sys
 from simfake import FakeMarket
 
 from rexnet.sim.rng import agent_rng, stable_key, stream
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import parse_scenario
+from rexnet.sim.simulation import Simulation
 
 
 def test_stable_key_is_sha256_prefix():

@@ -11,8 +11,8 @@ import pytest
 from simfake import FakeMarket
 
 from rexnet.domain.commands import Realize
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import load_scenario, parse_scenario
+from rexnet.sim.simulation import Simulation
 
 MIXED = [
     {"kind": "household", "count": 4},
@@ -97,9 +97,9 @@ def test_progress_and_shock_events():
 
 def _engine():
     try:
-        from rexnet.engine import MarketEngine
+        from rexnet.market_engine import MarketEngine
     except ImportError as exc:  # the engine is written in parallel
-        pytest.skip(f"rexnet.engine not importable: {exc}")
+        pytest.skip(f"rexnet.market_engine not importable: {exc}")
     return MarketEngine
 
 
@@ -127,7 +127,7 @@ def test_engine_run_is_deterministic_and_balanced():
 
 _DIGEST = """
 import hashlib, sys
-from rexnet.engine import MarketEngine
+from rexnet.market_engine import MarketEngine
 from rexnet.sim import Simulation, load_scenario
 sc = load_scenario(sys.argv[1])
 engine = MarketEngine(sc.to_spec())

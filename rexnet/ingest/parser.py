@@ -323,7 +323,7 @@ class _Bounds:
 class LineParser:
     """Validates the lines of one stream in order: the strict path, which says what is wrong.
 
-    It keeps the stream's state (time order, :class:`_Bounds`). :mod:`rexnet.ingest_stream`
+    It keeps the stream's state (time order, :class:`_Bounds`). :mod:`rexnet.ingest.stream`
     tries a fast path first and hands a line here whenever that path is in any doubt, so every
     message comes from this code.
     """

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.pool import StaticPool
 
-from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, StoreError
+from rexnet.errors import DatabaseUnavailable, IntegrityError, LedgerDamaged, StoreError, shown
 
 #: How long a writer waits for another writer's lock before giving up (SQLite busy_timeout).
 BUSY_TIMEOUT_MS = 30_000
@@ -78,6 +78,11 @@ def redact(url: str | sa.URL) -> str:
     return mask_secrets(text, url_secrets(url))
 
 
+def shown_url(url: str | sa.URL) -> str:
+    """The URL as a message quotes it: redacted (:func:`redact`), then cut to a short line."""
+    return shown(redact(url), 200)
+
+
 def parse_url(url: str) -> sa.URL:
     """Parse and normalise a RexNet database URL.
 
@@ -87,18 +92,18 @@ def parse_url(url: str) -> sa.URL:
     try:
         parsed = sa.make_url(url)
     except (exc.ArgumentError, ValueError, TypeError) as error:
-        raise DatabaseUnavailable(f"cannot open database {redact(url)!r}: malformed URL ({error})") from None
+        raise DatabaseUnavailable(f"cannot open database {shown_url(url)}: malformed URL ({error})") from None
     # Read the names from the string: asking SQLAlchemy for a default driver imports the dialect.
     backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgres", "postgresql") and driver in ("", "psycopg"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend == "postgresql":
         raise DatabaseUnavailable(
-            f"cannot open database {redact(parsed)!r}: driver {driver!r} is not supported (use postgresql+psycopg://)"
+            f"cannot open database {shown_url(parsed)}: driver {driver!r} is not supported (use postgresql+psycopg://)"
         )
     elif backend == "sqlite" and driver not in ("", "pysqlite"):
         raise DatabaseUnavailable(
-            f"cannot open database {redact(parsed)!r}: driver {driver!r} is not supported (use sqlite:///PATH)"
+            f"cannot open database {shown_url(parsed)}: driver {driver!r} is not supported (use sqlite:///PATH)"
         )
     elif backend == "sqlite" and parsed.database == "":
         # SQLAlchemy would open a private in-memory database and lose everything silently
@@ -107,7 +112,7 @@ def parse_url(url: str) -> sa.URL:
         )
     elif backend not in ("sqlite", "postgresql"):
         raise DatabaseUnavailable(
-            f"cannot open database {redact(parsed)!r}: unsupported backend {backend!r} "
+            f"cannot open database {shown_url(parsed)}: unsupported backend {backend!r} "
             "(use sqlite:///PATH or postgresql://...)"
         )
     return parsed
@@ -138,7 +143,7 @@ def create_engine_for(url: str | sa.URL, *, query_only: bool = False) -> sa.Engi
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
         return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
     except (exc.NoSuchModuleError, exc.ArgumentError, ImportError) as error:
-        raise DatabaseUnavailable(f"cannot open database {redact(parsed)!r}: {_one_line(error)}") from None
+        raise DatabaseUnavailable(f"cannot open database {shown_url(parsed)}: {_one_line(error)}") from None
 
 
 def _sqlite_engine(url: sa.URL, *, query_only: bool) -> sa.Engine:
@@ -223,7 +228,7 @@ def translated(url: sa.URL | str, what: str = "database error") -> Iterator[None
         if kind == "integrity":
             raise IntegrityError(f"{what}: {_one_line(error)}") from error
         if kind == "unavailable":
-            raise DatabaseUnavailable(f"cannot use database {redact(url)!r}: {_one_line(error)}") from None
+            raise DatabaseUnavailable(f"cannot use database {shown_url(url)}: {_one_line(error)}") from None
         if kind == "damaged":
             raise LedgerDamaged(f"{what}: {_one_line(error)} (the ledger is damaged)") from None
         raise StoreError(f"{what}: {_one_line(error)}") from error

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rexnet.app import use_cases
+from rexnet.app.audit import AuditResult
 from rexnet.app.results import ForkResult, RunSummary, VerifyResult
-from rexnet.replay.audit import AuditResult
 from rexnet.store.recorder import Recorder
 from rexnet.store.records import RunInfo
 

@@ -1,7 +1,7 @@
 """Simulated runs into the ledger: ``rexnet run``.
 
 A scenario and a seed go through the simulator (:mod:`rexnet.sim`) against a live
-:class:`~rexnet.engine.MarketEngine`; every batch of events is streamed to the store as it is
+:class:`~rexnet.market_engine.MarketEngine`; every batch of events is streamed to the store as it is
 produced (memory bounded by the writer's batch) and folded into the run's statistics.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 from rexnet.domain.strict import RECORD
 from rexnet.replay.recording import RunRecorder
 from rexnet.replay.stats import RunStats
-from rexnet.sim.runner import Simulation
 from rexnet.sim.scenario import Scenario, parse_scenario
+from rexnet.sim.simulation import Simulation
 from rexnet.store.recorder import Recorder
 
 Progress = Callable[[int, int], None]
@@ -46,7 +46,7 @@ def run_scenario(
     ``batch_size`` defaults to ``REXNET_BATCH_SIZE`` (5000): events per committed transaction.
     """
     if batch_size is None:
-        from rexnet.replay.operations import batch_size as env_batch_size
+        from rexnet.app.operations import batch_size as env_batch_size
 
         batch_size = env_batch_size()
     # (again: --seed / --units were written in after the file was checked)

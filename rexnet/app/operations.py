@@ -23,8 +23,8 @@ from typing import Any
 
 from rexnet import __version__
 from rexnet.domain.codec import GENESIS, check_rows
-from rexnet.engine import MarketEngine
 from rexnet.errors import CheckFailed, InputError
+from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.background import ChainCheck
 from rexnet.replay.decode import NotApplicable

@@ -14,8 +14,8 @@ Each file names what to run and what it must give::
 and hash chain as ``verify``), so any change of code that alters history fails the golden test.
 When a change of history is intended, re-bless on purpose and commit the new hashes::
 
-    python -m rexnet.replay.golden --bless        # rewrite events/head_hash in replays/*.toml
-    python -m rexnet.replay.golden                # check only (exit 1 on a mismatch)
+    python -m rexnet.app.golden --bless        # rewrite events/head_hash in replays/*.toml
+    python -m rexnet.app.golden                # check only (exit 1 on a mismatch)
 
 ``code_version`` is pinned in the file, so bumping ``rexnet.__version__`` alone is not a change
 of history.
@@ -30,11 +30,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from rexnet.ingest import load_market
-from rexnet.ingest_stream import stage
-from rexnet.journal import MemoryJournal
+from rexnet.app.simulate import with_overrides
+from rexnet.ingest.chunks import MemoryJournal
+from rexnet.ingest.parser import load_market
+from rexnet.ingest.stream import stage
 from rexnet.replay.rerun import Rerun, Sink
-from rexnet.replay.simulate import with_overrides
 from rexnet.sim.scenario import load_scenario
 
 #: ``replays/`` at the repository root
@@ -105,9 +105,7 @@ def golden_files(folder: Path = REPLAYS) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rexnet.replay.golden", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m rexnet.app.golden", description=__doc__.split("\n")[0])
     parser.add_argument("--bless", action="store_true", help="rewrite the expected events and head hashes")
     parser.add_argument("files", nargs="*", type=Path, help="golden files (default: replays/*.toml)")
     args = parser.parse_args(argv)

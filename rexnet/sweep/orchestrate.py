@@ -32,7 +32,7 @@ from typing import Any
 
 from rexnet.errors import InputError, RexnetError
 from rexnet.store import open_store
-from rexnet.store.engine import is_memory, parse_url
+from rexnet.store.database import is_memory, parse_url
 from rexnet.sweep.ledger import SweepLedger, SweepRun
 from rexnet.sweep.spec import SweepSpec, file_stem
 from rexnet.sweep.summary import point_table
@@ -72,7 +72,7 @@ def run_sweep(
             different spec, an unreachable scheduler.
     """
     if batch_size is None:
-        from rexnet.replay.operations import batch_size as env_batch_size
+        from rexnet.app.operations import batch_size as env_batch_size
 
         batch_size = env_batch_size()
     files = _runs_folder(db_url, spec.name)

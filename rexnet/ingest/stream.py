@@ -6,7 +6,7 @@ length. So it works in two passes over *staged* data, not over the source:
 
 1. :func:`stage` reads the source once (a file, or standard input for ``-``), line by line,
    hashing its bytes (``sha256``), validating every line into a command, and cutting the
-   commands into the chained chunks of the input journal (:class:`rexnet.journal.JournalBuilder`)
+   commands into the chained chunks of the input journal (:class:`rexnet.ingest.chunks.JournalBuilder`)
    written to a temporary spool file. A bad line raises :class:`~rexnet.errors.LineError`
    before anything reaches the ledger. The journal's summary (chunks, commands, head hash) is
    then known, so ``run_started`` can carry it.
@@ -21,7 +21,7 @@ The hot path. Most lines are plain: ASCII, one JSON object with exactly its op's
 of at most 15 significant digits. :class:`FastLines` checks such a line with orjson and plain
 comparisons; whenever it is in any doubt (an unusual character, a repeated key, a long number, a
 value out of bounds, a refusal whose message quotes the line's text, time going backwards) it
-returns ``None`` and the line goes to :class:`rexnet.ingest.LineParser`, the strict path with
+returns ``None`` and the line goes to :class:`rexnet.ingest.parser.LineParser`, the strict path with
 pydantic, which accepts or names the problem exactly as before. So the fast path only ever
 accepts lines the strict path accepts, with the same command.
 
@@ -45,14 +45,14 @@ from typing import IO, Any
 
 import orjson
 
-from rexnet import journal
 from rexnet.domain.command_record import decode_rows, ingest_record
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Realize, Shrink
 from rexnet.domain.limits import MAX_KW, MAX_PRICE, MAX_UNIT_INDEX, NAME_MAX
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import InputError, LineError
-from rexnet.ingest import LineParser, _agent_problem, _reserved
-from rexnet.journal import Chunk, JournalBuilder
+from rexnet.ingest import chunks as journal
+from rexnet.ingest.chunks import Chunk, JournalBuilder
+from rexnet.ingest.parser import LineParser, _agent_problem, _reserved
 
 #: A line's bytes mapped to classes (digits and dots ``d``, ``e``/``E`` ``e``, the rest a space),
 #: to find, with two substring searches, what the fast path leaves to the strict one: a run of

@@ -260,8 +260,8 @@ def fork_task(task: dict[str, Any]) -> dict[str, Any]:
 
     A completed fork of that name is reused; an incomplete one (its worker died) is resumed.
     """
+    from rexnet.app.operations import fork_run, resume_run
     from rexnet.errors import RunNotFound
-    from rexnet.replay.operations import fork_run, resume_run
     from rexnet.store import open_store
 
     with open_store(task["db_url"]) as store:

@@ -5,7 +5,7 @@ The checks, in order (the first that fails is the one named):
 1. **The hash chain** of the run's full history (a fork's shared prefix included) from
    ``GENESIS``, and the runs row's head seq/hash against the last event: any changed byte that
    was not re-chained shows up as the first seq whose hash no longer matches.
-2. **A keyed digest** (``--digest``, :mod:`rexnet.replay.digest`), when given: the log must still
+2. **A keyed digest** (``--digest``, :mod:`rexnet.app.digest`), when given: the log must still
    reach the digested seq with the digested hash there. This is the only check that sees a log
    cut back to a consistent earlier state, or a whole run rewritten and re-chained.
 3. **Re-execution**: the exchange is run again over the run's stored inputs (scenario + seed, or
@@ -15,7 +15,7 @@ The checks, in order (the first that fails is the one named):
    of the history. A forged trade, a re-chained edit of an order, a swap of two events or an
    appended tail is named at the first seq where the stored history and its re-execution part
    (the events after it are derived from it and are not listed). Only then does the settlement
-   recomputation of :class:`~rexnet.settlement.audit.SettlementAuditor` read the log, to detail
+   recomputation of :class:`~rexnet.settlement.recompute.SettlementAuditor` read the log, to detail
    what it finds wrong with that same row (a forged settlement's field, expected and found).
    A run that cannot be re-executed (an ingest recorded without its inputs) gets that
    recomputation instead, with the check of every ``run_completed`` statement.
@@ -45,7 +45,7 @@ from rexnet.replay.history import check_chain, lineage, read_history
 from rexnet.replay.persisted import SnapshotAudit
 from rexnet.replay.projection import run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, has_inputs, is_ingest
-from rexnet.settlement.audit import Discrepancy, SettlementAuditor
+from rexnet.settlement.recompute import Discrepancy, SettlementAuditor
 from rexnet.store.recorder import LedgerReader
 
 OK, INCOMPLETE, FAILED = "ok", "incomplete", "failed"
@@ -84,7 +84,7 @@ def audit_run(store: LedgerReader, run: Any, *, digest: Any = None, limit: int =
     Args:
         store: the event store.
         run: the run (:class:`~rexnet.store.RunInfo`).
-        digest: a :class:`~rexnet.replay.digest.Digest` of this run whose key was checked, or
+        digest: a :class:`~rexnet.app.digest.Digest` of this run whose key was checked, or
             ``None``.
         limit: the most problem lines listed.
 
@@ -105,7 +105,7 @@ def audit_run(store: LedgerReader, run: Any, *, digest: Any = None, limit: int =
         )
     checks = ["hash chain intact"]
     if digest is not None:
-        from rexnet.replay.digest import check_against
+        from rexnet.app.digest import check_against
 
         problem = check_against(store, run, digest)
         if problem is not None:
