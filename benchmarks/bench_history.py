@@ -33,9 +33,15 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import OWN_PEAK  # noqa: E402
+
 #: runs a CLI command in this process; prints wall seconds and peak RSS (KB, with children) to stderr
-WRAP = r"""
-import resource, sys, time
+WRAP = (
+    OWN_PEAK
+    + r"""
+import sys, time
 t = time.perf_counter()
 from rexnet.cli import cli
 try:
@@ -45,16 +51,16 @@ except SystemExit as done:
 else:
     code = 0
 wall = time.perf_counter() - t
-rss = max(
-    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-)
+rss = max(_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(f"##measure {code} {wall:.3f} {rss}", file=sys.stderr)
 """
+)
 
 #: times the as-of read itself (no CLI start-up), with the snapshots it can use
-READ = r"""
-import json, resource, sys, time
+READ = (
+    OWN_PEAK
+    + r"""
+import json, sys, time
 from rexnet.store import open_store
 from rexnet.replay.projection import state_as_of
 store = open_store(sys.argv[1], read_only=True)
@@ -62,8 +68,9 @@ run = store.get_run(sys.argv[2])
 t = time.perf_counter()
 engine, accounts = state_as_of(store, run, at_time=float(sys.argv[3]))
 wall = time.perf_counter() - t
-print(json.dumps({"read_s": wall, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"read_s": wall, "rss_kb": _own_peak_kb()}))
 """
+)
 
 
 def measure(url: str, *args: str) -> tuple[int, float, int]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from measure import own_peak_kb  # noqa: E402
+
 SETTLEMENT_TOTALS = (
     "SELECT agent, COUNT(*) AS units, SUM(trade_cash) AS trade_cash, SUM(penalty) AS penalties,"
     " SUM(net_cash) AS net_cash FROM settlements WHERE run_id = $run GROUP BY agent ORDER BY agent"
@@ -51,7 +52,8 @@ SETTLEMENT_TOTALS = (
 
 # -- steps (run in a subprocess: ``bench_mirror.py --step NAME URL [RUN]``) -------------------------
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This step's own peak (VmHWM; ru_maxrss would carry the parent's peak across execve)."""
+    return own_peak_kb() / 1024
 
 
 def step_refresh(url: str, rebuild: bool) -> dict[str, Any]:

@@ -22,8 +22,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-CHILD = r"""
-import json, resource, sys, time
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import OWN_PEAK  # noqa: E402
+
+CHILD = (
+    OWN_PEAK
+    + r"""
+import json, sys, time
 from rexnet.app.simulate import run_scenario, with_overrides
 from rexnet.sim.scenario import load_scenario
 from rexnet.store import open_store
@@ -42,10 +48,11 @@ store = open_store(url)
 start = time.perf_counter()
 summary = run_scenario(store, scenario)
 wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = _own_peak_kb() / 1024
 print(json.dumps({"size": size, "units": units, "events": summary["events"], "trades": summary["trades"],
                   "wall_s": wall, "rss_mb": rss}))
 """
+)
 
 
 def main() -> None:

@@ -2,26 +2,30 @@
 
 Shared by the benchmarks and the memory tests (``tests/integration/test_ingest_memory.py``):
 ``run_measured(["--db", URL, "ingest", PATH])`` runs the CLI in a subprocess, which reports its
-own peak resident memory (``ru_maxrss``, kB on Linux; its children's too) and CPU time as it
-ends, so nothing of the caller's memory is counted and each command is measured alone. CPU time
+own peak resident memory (``VmHWM``, kB; its children's too) and CPU time as it ends, so
+nothing of the caller's memory is counted and each command is measured alone. Every benchmark's
+measuring child reads its peak with :data:`OWN_PEAK`. CPU time
 is the steadier figure on a machine shared with other work (wall time then mostly measures the
 others).
 """
 
 from __future__ import annotations
 
+import inspect
+import resource
 import subprocess
 import sys
 import time
 from typing import NamedTuple
 
-#: Source of ``_own_peak_kb()`` for a measuring child process (also used by the memory tests).
-OWN_PEAK = """
-import resource
-def _own_peak_kb():
-    # VmHWM: the peak of this process's own memory since its exec. ru_maxrss of RUSAGE_SELF would
-    # carry the peak of the process that forked this one (Linux keeps it across execve): a child
-    # of a large pytest process would report the parent's size.
+
+def own_peak_kb() -> int:
+    """This process's own peak resident memory in kB.
+
+    VmHWM: the peak of this process's own memory since its exec. ru_maxrss of RUSAGE_SELF would
+    carry the peak of the process that forked this one (Linux keeps it across execve): a child of
+    a large pytest process would report the parent's size.
+    """
     try:
         with open("/proc/self/status") as status:
             for line in status:
@@ -30,7 +34,11 @@ def _own_peak_kb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-"""
+
+
+#: Source of ``_own_peak_kb()`` (:func:`own_peak_kb`) for a measuring child process run with
+#: ``python -c`` (also used by the memory tests).
+OWN_PEAK = "import resource\n" + inspect.getsource(own_peak_kb) + "_own_peak_kb = own_peak_kb\n"
 
 #: The child: run the CLI, then report its own peak memory on stderr.
 _CHILD = (
