@@ -159,6 +159,9 @@ def freeze(engine: MarketEngine, accounts: Accounts) -> FrozenState | None:
 
 def thaw(frozen: FrozenState, spec: MarketSpec) -> tuple[MarketEngine, Accounts]:
     """A fresh engine and accounts with the state of ``frozen`` (the run's ``spec``)."""
+    # (the validating decoder, though these bytes were made in this process: one decoder to keep
+    # right, and its checks cost little next to the fold a read does after it; measured by
+    # benchmarks/bench_snapshot.py)
     return decode_state(frozen.data, spec, now_ms=frozen.now_ms)
 
 
