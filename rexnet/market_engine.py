@@ -29,11 +29,7 @@ _REALIZED: Final = Realized
 class MarketEngine:
     """Exchange + settlement, decide/apply, with a merged clock."""
 
-    def __init__(self, spec: MarketSpec | None = None) -> None:
-        # (spec optional: compiled, ``copy``/``pickle`` build the blank instance they restore by
-        # calling ``__init__`` without arguments; see :mod:`rexnet.exchange.book`)
-        if spec is None:
-            spec = MarketSpec()
+    def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.exchange: Exchange = new_exchange(spec)
         self.settlement = Settlement(spec)

@@ -15,7 +15,7 @@ from rexnet.exchange.state import ExchangeState, LiveOrder
 EXCHANGE_CLASS: type[Exchange] = _fast.FastExchange if is_compiled(_fast) else Exchange
 
 
-def new_exchange(spec: MarketSpec | None = None) -> Exchange:
+def new_exchange(spec: MarketSpec) -> Exchange:
     """A new exchange of the build's class (:data:`EXCHANGE_CLASS`)."""
     return EXCHANGE_CLASS(spec)
 

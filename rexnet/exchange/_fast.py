@@ -48,7 +48,7 @@ _CANCELLED: Final = OrderCancelled
 class FastExchange(Exchange):
     """:class:`~rexnet.exchange.exchange.Exchange` with its hot path shaped for mypyc (same events)."""
 
-    def __init__(self, spec: MarketSpec | None = None) -> None:
+    def __init__(self, spec: MarketSpec) -> None:
         super().__init__(spec)
         self._appliers = _FAST_APPLIERS
         self._deciders = _FAST_DECIDERS

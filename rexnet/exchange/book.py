@@ -15,10 +15,8 @@ Layout, chosen for the matching hot path:
 This module is compiled by mypyc when the package is built with it (see ``setup.py``): the
 classes become native C structs (fixed attributes, no ``__dict__``), so every attribute is
 declared with its type in ``__init__``. The same source runs unchanged as pure Python.
-Every ``__init__`` here (and in the state and the exchange) can be called without arguments:
-a compiled class's ``__new__`` runs ``__init__``, and ``copy`` / ``pickle`` (the replay's
-snapshots ``deepcopy`` whole engines) create the blank instance that way before restoring its
-attributes.
+Nothing copies or pickles these objects: a snapshot of the state is the plain bytes of
+:mod:`rexnet.replay.state_codec`, which builds fresh objects through these constructors.
 """
 
 from __future__ import annotations
@@ -49,17 +47,17 @@ class RestingOrder:
         "next",
     )
 
-    def __init__(  # (defaults: see the module docstring)
+    def __init__(
         self,
-        order_id: Any = 0,
-        agent: str = "",
-        ref: str = "",
-        side: str = BUY,
-        unit: int = 0,
-        price: int | None = None,
-        remaining: int = 0,
-        tif: str = "gtc",
-        set_ref: str | None = None,
+        order_id: Any,
+        agent: str,
+        ref: str,
+        side: str,
+        unit: int,
+        price: int | None,
+        remaining: int,
+        tif: str,
+        set_ref: str | None,
     ) -> None:
         # An int, kept as the object the events hold: compiled, an ``int`` attribute is an
         # unboxed machine int that would be boxed again (an allocation) for every event naming it.
@@ -90,7 +88,7 @@ class Level:
 
     __slots__ = ("price", "head", "tail", "qty", "count")
 
-    def __init__(self, price: int = 0) -> None:
+    def __init__(self, price: int) -> None:
         self.price = price
         self.head: RestingOrder | None = None
         self.tail: RestingOrder | None = None
@@ -120,7 +118,7 @@ class Book:
         "positions",
     )
 
-    def __init__(self, unit: int = 0) -> None:
+    def __init__(self, unit: int) -> None:
         self.unit = unit
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}

@@ -63,14 +63,10 @@ Command = PlaceLimit | PlaceMarket | PlaceSet | Cancel | Shrink
 class Exchange(CommandDecider):
     """The LOB-3D exchange of one run: decide, apply, advance and read-only queries."""
 
-    def __init__(self, spec: MarketSpec | None = None) -> None:
+    def __init__(self, spec: MarketSpec) -> None:
         """Args:
-        spec: the market rules (the default ``MarketSpec()`` when omitted, which is also how
-            ``copy`` and ``pickle`` create the blank instance they restore, see
-            :mod:`rexnet.exchange.book`).
+        spec: the market rules.
         """
-        if spec is None:
-            spec = MarketSpec()
         self.spec = spec
         # Units with t < gate at t=0 are the first to open; none ever opens when the gate lead
         # is at least the whole window (its opening instant would not precede its gate).
@@ -84,8 +80,9 @@ class Exchange(CommandDecider):
         self._align_gate = self._periodic and spec.auction_align_gate
         self._min_price = spec.min_price_ticks
         self._max_price = spec.max_price_ticks
-        # Shared tables of *unbound* methods (called as ``fn(self, x)``): bound methods held by the
-        # instance would, once compiled, survive a deepcopy still bound to the original.
+        # Shared tables of *unbound* methods (called as ``fn(self, x)``), built once at import and
+        # swapped whole by a subclass (FastExchange): per-instance tables of bound methods would be
+        # rebuilt for every new exchange (every snapshot restored) and tie the instance in a cycle.
         self._appliers = _APPLIERS
         self._deciders = _DECIDERS
         self._refresh_due()

@@ -62,7 +62,7 @@ class ExchangeState:
         "last_book",
     )
 
-    def __init__(self, first_unit: int = 1) -> None:  # (default: see rexnet.exchange.book)
+    def __init__(self, first_unit: int) -> None:
         self.books: dict[int, Book] = {}
         self.orders: dict[int, RestingOrder] = {}
         self.refs: dict[str, RestingOrder | dict[str, RestingOrder]] = {}

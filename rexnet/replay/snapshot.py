@@ -3,25 +3,27 @@
 An as-of read folds the history from the nearest snapshot at or before its point. A run recorded
 by this RexNet has persisted snapshots every few thousand events (:mod:`rexnet.replay.persisted`,
 checked against the chain before use); when one process reads many points of a long run (a
-notebook stepping through a day, a report drawing depth profiles), :class:`Snapshots` also keeps a
-copy of the engine every ``every`` events as it folds, so a read folds at most ``every`` events
-from the nearest snapshot of either kind. In-memory snapshots are taken lazily, forward from the
-nearest one at or before the point asked for, and are never written anywhere (no pickles on disk:
-a snapshot is a cache, the log stays the only truth). Memory per snapshot is the engine's state:
-open books and unsettled units, not history.
+notebook stepping through a day, a report drawing depth profiles), :class:`Snapshots` also keeps the
+engine's state every ``every`` events as it folds, so a read folds at most ``every`` events from
+the nearest snapshot of either kind. In-memory snapshots hold the persisted snapshots' bytes
+(:func:`rexnet.replay.state_codec.freeze`; each read gets a fresh engine decoded from them), are
+taken lazily, forward from the nearest one at or before the point asked for, and are never
+written anywhere (a snapshot is a cache, the log stays the only truth). Memory per snapshot is the
+engine's state: open books and unsettled units, not history.
 """
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_right
 from typing import Any
 
 from rexnet.market_engine import MarketEngine
+from rexnet.replay.accounts import Accounts
 from rexnet.replay.decode import fold_coded
 from rexnet.replay.history import read_history_coded, seq_at
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import read_bounds, run_spec
+from rexnet.replay.state_codec import FrozenState, freeze, thaw
 from rexnet.store.recorder import LedgerReader
 
 
@@ -43,7 +45,9 @@ class Snapshots:
         self.spec = run_spec(run)
         #: seq of the last event folded into each in-memory snapshot, ascending; -1 = empty state
         self._seqs: list[int] = [-1]
-        self._engines: list[MarketEngine] = [MarketEngine(self.spec)]
+        empty = _freeze(MarketEngine(self.spec))
+        assert empty is not None
+        self._states: list[FrozenState] = [empty]
         self._stored: list[SnapshotKey] | None = None  # persisted snapshots of the history
         self._rejected: set[tuple[str, int]] = set()
 
@@ -57,16 +61,24 @@ class Snapshots:
         else:
             to_seq = self.run.head_seq
         i = self._nearest(to_seq)
-        engine = copy.deepcopy(self._engines[i])
+        engine = self._thaw(i)
         applies = (engine.apply,)
         for chunk in read_history_coded(self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=to_seq):
             fold_coded(chunk, applies)
         return engine
 
-    def _insert(self, seq: int, engine: MarketEngine) -> int:
+    def _thaw(self, i: int) -> MarketEngine:
+        """A fresh engine with the state of in-memory snapshot ``i``."""
+        return thaw(self._states[i], self.spec)[0]
+
+    def _insert(self, seq: int, engine: MarketEngine) -> int | None:
+        """Keep the state of ``engine`` after ``seq``; its index, or ``None`` if it cannot be kept."""
+        frozen = _freeze(engine)
+        if frozen is None:
+            return None
         i = bisect_right(self._seqs, seq)
         self._seqs.insert(i, seq)
-        self._engines.insert(i, engine)
+        self._states.insert(i, frozen)
         return i
 
     def _nearest(self, to_seq: int) -> int:
@@ -78,14 +90,28 @@ class Snapshots:
         best = load_best(
             self.store, self.run, to_seq, after=self._seqs[i], keys=self._stored, rejected=self._rejected
         )
+        engine = None
         if best is not None:
-            i = self._insert(best[0], best[1])
+            kept = self._insert(best[0], best[1])
+            if kept is not None:
+                i, engine = kept, best[1]  # (fresh from the load: folded on without a thaw)
+        if self._seqs[i] + self.every > to_seq:
+            return i
+        if engine is None:
+            engine = self._thaw(i)
         while self._seqs[i] + self.every <= to_seq:  # one interval after the other, each one read
-            engine = copy.deepcopy(self._engines[i])
             first = self._seqs[i] + 1
             for chunk in read_history_coded(
                 self.store, self.run, from_seq=first, to_seq=first + self.every - 1
             ):
                 fold_coded(chunk, (engine.apply,))
-            i = self._insert(first + self.every - 1, engine)
+            kept = self._insert(first + self.every - 1, engine)
+            if kept is None:
+                break  # (a figure beyond 64 bits: reads fold on from the last snapshot kept)
+            i = kept
         return i
+
+
+def _freeze(engine: MarketEngine) -> FrozenState | None:
+    # (the accounts are not this cache's concern: an empty projection stands in for them)
+    return freeze(engine, Accounts())

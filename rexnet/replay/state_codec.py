@@ -1,4 +1,4 @@
-"""The market state (engine + accounts) as plain bytes and back, for persisted snapshots.
+"""The market state (engine + accounts) as plain bytes and back, for persisted and in-memory snapshots.
 
 A persisted snapshot is read back from the database, which a hostile writer may have edited, so
 it is never a pickle (loading one runs whatever code it names). :func:`encode_state` writes the
@@ -17,12 +17,17 @@ units; the accounts projection. Derived values are recomputed on load (a level's
 count, the sorted price keys, the exchange's next clock time, the settlement's heap). The engine's
 ``now_ms`` is the time of the snapshot's event, which is what a fold sets it to. Dict orders are
 kept, so a loaded state continues exactly as the fold would.
+
+The in-memory snapshots of the as-of reads (:mod:`rexnet.replay.snapshot`, the serve book
+scrubber) hold the same bytes (:func:`freeze`, :func:`thaw`): restoring one builds fresh objects
+through the classes' own constructors, so no class needs a way to be copied or pickled.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -133,6 +138,31 @@ def _ranges(units: set[int]) -> list[list[int]]:
         else:
             out.append([unit, unit])
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenState:
+    """The market state at one point, as :func:`encode_state` bytes: an in-memory snapshot."""
+
+    data: bytes
+    now_ms: int
+
+
+def freeze(engine: MarketEngine, accounts: Accounts) -> FrozenState | None:
+    """The state of ``engine`` and ``accounts`` as a :class:`FrozenState`, or ``None`` when it
+    cannot be encoded (a figure beyond 64 bits: the caller keeps no snapshot there)."""
+    try:
+        return FrozenState(encode_state(engine, accounts), engine.now_ms)
+    except (orjson.JSONEncodeError, OverflowError, TypeError):
+        return None
+
+
+def thaw(frozen: FrozenState, spec: MarketSpec) -> tuple[MarketEngine, Accounts]:
+    """A fresh engine and accounts with the state of ``frozen`` (the run's ``spec``)."""
+    # (the validating decoder, though these bytes were made in this process: one decoder to keep
+    # right, and its checks cost little next to the fold a read does after it; measured by
+    # benchmarks/bench_snapshot.py)
+    return decode_state(frozen.data, spec, now_ms=frozen.now_ms)
 
 
 # == decoding =====================================================================================

@@ -7,8 +7,9 @@ the nearest snapshot of both projections at or before its point: a persisted one
 (:mod:`rexnet.replay.persisted`: stored with the run, checked against the chain before use, so the
 first open of a long run's page is as fast as the next) or one kept in memory every ``every``
 events, and folds the rest (the column read of
-:func:`~rexnet.replay.history.read_history_coded`). In-memory snapshots are pickled (our own bytes,
-made in this process: a cache; the log stays the only truth) and taken lazily, forward from the
+:func:`~rexnet.replay.history.read_history_coded`). In-memory snapshots hold the persisted
+snapshots' bytes (:func:`rexnet.replay.state_codec.freeze`: compact, and each read decodes fresh
+objects from them; a cache, the log stays the only truth) and are taken lazily, forward from the
 nearest snapshot; for a run without persisted snapshots a background thread takes them up to the
 head.
 
@@ -19,7 +20,6 @@ which a bound by time cannot (it reads rows up to the run's end).
 
 from __future__ import annotations
 
-import pickle
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from rexnet.replay.decode import NotApplicable, event_of, fold_coded
 from rexnet.replay.history import read_history, read_history_coded, seq_at, t_ms_of
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import not_applicable, run_spec
+from rexnet.replay.state_codec import FrozenState, freeze, thaw
 from rexnet.serve.fmt import plain
 
 #: events between snapshots: a scrub folds at most this many (a few tens of ms)
@@ -69,9 +70,10 @@ class Timeline:
         self._lock = threading.Lock()
         #: seq of the last event folded into each snapshot, ascending; -1 = the empty state
         self._seqs: list[int] = [-1]
-        #: each snapshot pickled: restoring one is a C-speed ``pickle.loads`` (``copy.deepcopy`` of
-        #: the same state, in Python, was most of a scrub's time), and bytes are compact
-        self._states: list[bytes] = [_freeze(_State(MarketEngine(self.spec), Accounts()))]
+        #: each snapshot's state as the codec's bytes (a read decodes fresh objects from them)
+        empty = freeze(MarketEngine(self.spec), Accounts())
+        assert empty is not None
+        self._states: list[FrozenState] = [empty]
         #: persisted snapshots of the history (read once), and those found unusable
         self._stored: list[SnapshotKey] | None = None
         self._rejected: set[tuple[str, int]] = set()
@@ -105,7 +107,7 @@ class Timeline:
             try:
                 with relaxed_gc():
                     i = self._nearest(seq)
-                    state = _thaw(self._states[i])
+                    state = self._thaw(i)
                     if seq > self._seqs[i]:
                         for chunk in read_history_coded(
                             self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=seq
@@ -120,10 +122,18 @@ class Timeline:
             self._stored = candidates(self.store, self.run, self.run.head_seq)
         return self._stored
 
-    def _insert(self, seq: int, state: _State) -> int:
+    def _thaw(self, i: int) -> _State:
+        """Fresh engine and accounts with the state of snapshot ``i``."""
+        return _State(*thaw(self._states[i], self.spec))
+
+    def _insert(self, seq: int, state: _State) -> int | None:
+        """Keep ``state`` (after ``seq``); its index, or ``None`` if it cannot be kept."""
+        frozen = freeze(state.engine, state.accounts)
+        if frozen is None:
+            return None
         i = bisect_right(self._seqs, seq)
         self._seqs.insert(i, seq)
-        self._states.insert(i, _freeze(state))
+        self._states.insert(i, frozen)
         return i
 
     def _nearest(self, seq: int, *, steps: int | None = None) -> int:
@@ -139,18 +149,26 @@ class Timeline:
             keys=self._stored_keys(),
             rejected=self._rejected,
         )
+        state = None
         if best is not None:
-            i = self._insert(best[0], _State(best[1], best[2]))
+            loaded = _State(best[1], best[2])
+            kept = self._insert(best[0], loaded)
+            if kept is not None:
+                i, state = kept, loaded  # (fresh from the load: folded on without a thaw)
         taken = 0
         if self._seqs[i] + self.every > seq:
             return i
-        state = _thaw(self._states[i])
+        if state is None:
+            state = self._thaw(i)
         while self._seqs[i] + self.every <= seq and (steps is None or taken < steps):
             first = self._seqs[i] + 1
             last = first + self.every - 1
             for chunk in read_history_coded(self.store, self.run, from_seq=first, to_seq=last):
                 state.fold(chunk)
-            i = self._insert(last, state)
+            kept = self._insert(last, state)
+            if kept is None:
+                break  # (a figure beyond 64 bits: reads fold on from the last snapshot kept)
+            i = kept
             taken += 1
         return i
 
@@ -163,10 +181,13 @@ class Timeline:
                 try:
                     if self._stored_keys():
                         return
-                    if self._seqs[-1] + self.every > self.run.head_seq:
+                    last = self._seqs[-1]
+                    if last + self.every > self.run.head_seq:
                         return
                     with relaxed_gc():
                         self._nearest(self.run.head_seq, steps=1)
+                    if self._seqs[-1] == last:
+                        return  # no snapshot could be kept: reads fold from the last one
                 except (NotApplicable, RexnetError):
                     return  # the reads report it, with the seq, when they reach it
 
@@ -238,16 +259,6 @@ class Timeline:
                 }
             )
         return out
-
-
-def _freeze(state: _State) -> bytes:
-    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _thaw(frozen: bytes) -> _State:
-    # (our own bytes, made in this process from the fold: never data from outside)
-    state: _State = pickle.loads(frozen)
-    return state
 
 
 def _level(spec: Any, level: tuple[int, int, int]) -> dict[str, Any]:

@@ -67,11 +67,7 @@ def _seconds(ms: int) -> str:
 class Settlement:
     """Realizations and settlement of every delivery unit under the floor rule."""
 
-    def __init__(self, spec: MarketSpec | None = None) -> None:
-        # (spec optional: compiled, ``copy``/``pickle`` build the blank instance they restore by
-        # calling ``__init__`` without arguments; see :mod:`rexnet.exchange.book`)
-        if spec is None:
-            spec = MarketSpec()
+    def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self._units: dict[int, _UnitState] = {}
         self._settled: set[int] = set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 
 from click.testing import CliRunner
@@ -38,16 +38,15 @@ def recorded_run(store, source, name: str, events) -> str:
 
 
 def state_of(engine, agents: list[str]) -> dict:
-    """Everything observable of an engine: books (FIFO included), ids, positions, live orders, settlement."""
+    """Everything observable of an engine: books (FIFO included), ids, positions, live orders,
+    settlement; as new plain values (the engine may go on changing)."""
     ex = engine.exchange
-    return copy.deepcopy(
-        {
-            "exchange": ex.state.snapshot(),
-            "depth": {u: engine.depth(u) for u in engine.open_units()},
-            "positions": {(a, u): engine.position(a, u) for a in agents for u in engine.open_units()},
-            "live": {a: engine.live_orders(a) for a in agents},
-            "settlement_units": dict(engine.settlement._units),
-            "settled": set(engine.settlement._settled),
-            "last_active_unit": engine.last_active_unit,
-        }
-    )
+    return {
+        "exchange": ex.state.snapshot(),
+        "depth": {u: engine.depth(u) for u in engine.open_units()},
+        "positions": {(a, u): engine.position(a, u) for a in agents for u in engine.open_units()},
+        "live": {a: engine.live_orders(a) for a in agents},
+        "settlement_units": {u: dataclasses.asdict(s) for u, s in engine.settlement._units.items()},
+        "settled": set(engine.settlement._settled),
+        "last_active_unit": engine.last_active_unit,
+    }

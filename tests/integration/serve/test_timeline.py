@@ -6,6 +6,7 @@ import random
 
 from rexnet.replay.accounts import Accounts
 from rexnet.replay.projection import book_view, engine_as_of, fold, run_spec
+from rexnet.serve import timeline as timeline_module
 from rexnet.serve.timeline import Timeline, seq_at, t_ms_of
 from rexnet.store import open_store
 
@@ -63,5 +64,25 @@ def test_tape_lists_the_trades_around_the_point(ledger):
         tape = timeline.view(point)["tape"]
         assert [t["seq"] for t in tape if not t["after"]] == trades[29:41]
         assert [t["seq"] for t in tape if t["after"]] == trades[41:47]
+    finally:
+        store.close()
+
+
+def test_a_state_that_cannot_be_kept_is_folded_from_the_last_snapshot(ledger, monkeypatch):
+    """A state the codec cannot encode (a figure beyond 64 bits) is not kept: reads fold on from
+    the last snapshot kept, and warming stops instead of trying again forever."""
+    store = open_store(ledger[0])
+    try:
+        run = store.get_run("p")
+        timeline = Timeline(store, run, every=97)
+        monkeypatch.setattr(timeline_module, "freeze", lambda engine, accounts: None)
+        seq = 1000
+        engine, accounts = timeline.state_at(seq)
+        assert timeline._seqs == [-1]
+        expected = engine_as_of(store, run, at_seq=seq)
+        assert engine.exchange.state.snapshot() == expected.exchange.state.snapshot()
+        assert accounts.rows(run_spec(run)) == fold(store, run, Accounts(), at_seq=seq).rows(run_spec(run))
+        timeline.warm()
+        assert timeline._seqs == [-1]
     finally:
         store.close()

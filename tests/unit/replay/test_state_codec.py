@@ -13,7 +13,7 @@ from rexnet.app.simulate import with_overrides
 from rexnet.domain.events import RunStarted
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.state_codec import SnapshotInvalid, decode_state, encode_state
+from rexnet.replay.state_codec import SnapshotInvalid, decode_state, encode_state, freeze, thaw
 from rexnet.sim.scenario import load_scenario
 from rexnet.sim.simulation import Simulation
 
@@ -87,6 +87,32 @@ def test_a_decoded_state_decides_like_the_live_engine(history):
     e2, _ = decode_state(encode_state(engine, accounts), spec, now_ms=events[cut - 1].t)
     end = events[-1].t
     assert e2.advance(end) == engine.advance(end)
+
+
+def test_frozen_states_thaw_into_fresh_engines(history):
+    """In-memory snapshots: each thaw is a new engine with the frozen state (clock included), and
+    changing one leaves the snapshot and the other thaws as they were."""
+    events, spec = history
+    cut = len(events) // 2
+    engine, accounts = _fold(spec, events[:cut])
+    frozen = freeze(engine, accounts)
+    assert frozen is not None and frozen.now_ms == events[cut - 1].t == engine.now_ms
+    first, first_accounts = thaw(frozen, spec)
+    second, _ = thaw(frozen, spec)
+    assert first is not second and first.exchange.state.books is not second.exchange.state.books
+    for e in events[cut:]:
+        first.apply(e)
+        first_accounts.apply(e)
+    full = _fold(spec, events)
+    assert encode_state(first, first_accounts) == encode_state(*full)
+    assert encode_state(second, thaw(frozen, spec)[1]) == encode_state(engine, accounts)
+
+
+def test_a_state_beyond_64_bits_is_not_frozen(history):
+    events, spec = history
+    engine, accounts = _fold(spec, events[: len(events) // 2])
+    next(iter(accounts.accounts.values())).trade_cash = 2**64
+    assert freeze(engine, accounts) is None
 
 
 def _mid_state(history):
