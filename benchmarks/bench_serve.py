@@ -125,7 +125,7 @@ class Server:
     """``rexnet serve`` in a subprocess, and an httpx client to it."""
 
     def __init__(self, path: Path) -> None:
-        import httpx
+        import httpx2 as httpx  # (the test extra's client: Starlette's TestClient needs httpx2)
 
         port = free_port()
         self.proc = subprocess.Popen(
