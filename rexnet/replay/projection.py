@@ -74,7 +74,7 @@ def fold_history(
         NotApplicable: an event could not be decoded or applied.
     """
     # A fold allocates mostly acyclic, short-lived objects next to a growing long-lived state, as a
-    # simulation does: the collector's young passes cost about 3% of it at the default threshold.
+    # simulation does, so it runs with the simulator's collector setting (rexnet.gc_tuning).
     with relaxed_gc():
         if to_t_ms is None:
             for chunk in read_history_coded(store, run, to_seq=to_seq):

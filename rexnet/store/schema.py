@@ -59,8 +59,8 @@ event_log = sa.Table(
     "event_log",
     metadata,
     # The foreign key refuses rows of unknown runs, which append-only would make permanent. It is
-    # not free (about 5% of an append on SQLite, about half of one on PostgreSQL, where it is a
-    # per-row check), but the writer alone cannot stop a stray INSERT from a SQL console. (SQLite
+    # not free (a per-row check on every append; benchmarks/bench_append.py), but the writer alone
+    # cannot stop a stray INSERT from a SQL console. (SQLite
     # enforces it only on connections that ask; migration 0005 adds a trigger that always does.)
     sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
