@@ -53,9 +53,10 @@ def ingest(
     it, so memory does not grow with the stream."""
     from rexnet.ingest.parser import load_market
     from rexnet.ingest.stream import stage
-    from rexnet.replay.recording import record_commands
+    from rexnet.replay.recording import check_new_name, record_commands
 
     spec, _ = load_market(market)
+    check_new_name(store, name)  # before pass 1 reads what may be a long stream
     with stage(str(commands), spec) as staged:
         raw = record_commands(
             store,

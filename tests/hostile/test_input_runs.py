@@ -119,6 +119,15 @@ def test_run_names_are_checked_before_anything_is_written(sqlite_url, tmp_path, 
     assert ledger(sqlite_url) == before
 
 
+def test_a_taken_name_is_refused_before_the_stream_is_read(sqlite_url, tmp_path):
+    """``ingest --name`` of a taken name is refused before pass 1 reads the stream: a malformed
+    stream behind it is not what the message names."""
+    assert invoke(sqlite_url, "run", "--units", "1", "--name", "first").exit_code == 0
+    bad = jsonl(tmp_path / "bad.jsonl", {**GOOD_LINE, "op": "nonsense"})
+    assert_refused(invoke(sqlite_url, "ingest", str(bad), "--name", "first"), "already exists")
+    assert_refused(invoke(sqlite_url, "ingest", str(bad), "--name", "other"), "line 1")
+
+
 @pytest.mark.parametrize(
     "args",
     [
