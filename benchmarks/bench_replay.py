@@ -49,7 +49,7 @@ from rexnet import __version__
 from rexnet.domain.events import RunStarted
 from rexnet.engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.decode import fold_coded
+from rexnet.replay.decode import FOLD_CODED
 from rexnet.replay.history import check_chain, read_history_coded
 from rexnet.replay.operations import replay_run
 from rexnet.replay.projection import fold, fold_history
@@ -103,7 +103,7 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
 
     def read_decode() -> None:
         for chunk in read_history_coded(store, run):
-            fold_coded(chunk, ())
+            FOLD_CODED(chunk, ())
 
     def fold_engine() -> None:
         """What ``rexnet book`` / as-of reads do: the market engine (books, positions, settlement)."""

@@ -18,7 +18,7 @@ from bisect import bisect_right
 from typing import Any
 
 from rexnet.engine import MarketEngine
-from rexnet.replay.decode import fold_coded
+from rexnet.replay.decode import FOLD_CODED
 from rexnet.replay.history import read_history_coded, seq_at
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import read_bounds, run_spec
@@ -60,7 +60,7 @@ class Snapshots:
         engine = copy.deepcopy(self._engines[i])
         applies = (engine.apply,)
         for chunk in read_history_coded(self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=to_seq):
-            fold_coded(chunk, applies)
+            FOLD_CODED(chunk, applies)
         return engine
 
     def _insert(self, seq: int, engine: MarketEngine) -> int:
@@ -86,6 +86,6 @@ class Snapshots:
             for chunk in read_history_coded(
                 self.store, self.run, from_seq=first, to_seq=first + self.every - 1
             ):
-                fold_coded(chunk, (engine.apply,))
+                FOLD_CODED(chunk, (engine.apply,))
             i = self._insert(first + self.every - 1, engine)
         return i
