@@ -72,7 +72,13 @@ def decode_coded(code: Any, t_ms: Any, payload: Any) -> Any:
     """
     if isinstance(code, int):
         cls, size, values_of = _BY_CODE[code]
-        data = payload if isinstance(payload, dict) else _loads(payload)
+        if isinstance(payload, dict):
+            data = payload
+        elif isinstance(payload, (bytes, str)):
+            data = _loads(payload)
+        else:  # (a parsed chunk of a forged log can hold a list: the codec refuses it its own way)
+            event_type, version = _CODES[code]
+            return codec_decode(event_type, version, t_ms, payload)
         if len(data) == size:
             try:
                 values: tuple[Any, ...] = values_of(data)
