@@ -51,7 +51,7 @@ from rexnet.app.simulate import with_overrides
 from rexnet.domain.events import RunStarted
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.decode import fold_coded
+from rexnet.replay.decode import FOLD_CODED
 from rexnet.replay.history import check_chain, read_history_coded
 from rexnet.replay.projection import fold, fold_history
 from rexnet.replay.stats import RunStats
@@ -103,7 +103,7 @@ def bench(url: str, events: list[Any], scenario: Any, repeat: int) -> None:
 
     def read_decode() -> None:
         for chunk in read_history_coded(store, run):
-            fold_coded(chunk, ())
+            FOLD_CODED(chunk, ())
 
     def fold_engine() -> None:
         """What ``rexnet book`` / as-of reads do: the market engine (books, positions, settlement)."""

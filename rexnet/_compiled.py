@@ -29,6 +29,7 @@ COMPILED = (
     "rexnet/settlement/settlement.py",
     "rexnet/market_engine.py",
     "rexnet/replay/decode.py",
+    "rexnet/replay/_decode_fast.py",
     "rexnet/replay/accounts.py",
     "rexnet/replay/stats.py",
 )

@@ -40,7 +40,7 @@ from typing import Any
 
 from rexnet import __version__
 from rexnet.errors import CheckFailed, InputError
-from rexnet.replay.decode import event_of
+from rexnet.replay.decode import EVENT_OF
 from rexnet.replay.history import check_chain, lineage, read_history
 from rexnet.replay.persisted import SnapshotAudit
 from rexnet.replay.projection import run_spec
@@ -241,7 +241,7 @@ def _tapped(rows: Iterator[Any], state: _Pass) -> Iterator[Any]:
     for stored in rows:
         state.last = (stored.seq, stored.type)
         try:
-            event = event_of(stored)
+            event = EVENT_OF(stored)
         except Exception:  # noqa: BLE001 - a payload the engine never wrote
             state.undecodable.append((stored.seq, stored.type))
             feeding = False

@@ -1,7 +1,7 @@
 """The append loop's speed path: :func:`chain_rows`, the same rows as the reference
 :func:`rexnet.domain.codec.chain_rows`, shaped for mypyc.
 
-Exists only for speed; ``tests/unit/domain/test_codec_fast.py`` holds it equal to the reference
+Exists only for speed; ``tests/unit/exchange/test_fast_path.py`` holds it equal to the reference
 on generated event streams, and :data:`rexnet.domain.codec.chain_rows` or this one is chosen at import
 (this one when compiled). The tricks: per event class, the payload dict is built by a lambda
 generated once with constant keys in sorted order (so orjson needs no key sorting), the

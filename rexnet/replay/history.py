@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from rexnet.domain.codec import first_bad_seq
-from rexnet.replay.decode import CODES
+from rexnet.replay.codes import CODES
 from rexnet.store.recorder import LedgerReader
 
 

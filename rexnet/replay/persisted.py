@@ -41,7 +41,7 @@ from rexnet.errors import InputError
 from rexnet.gc_tuning import relaxed_gc
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.decode import fold_coded
+from rexnet.replay.decode import FOLD_CODED
 from rexnet.replay.history import lineage, read_history_coded
 from rexnet.replay.projection import run_spec
 from rexnet.replay.state_codec import FORMAT, SnapshotInvalid, decode_state, encode_state
@@ -253,7 +253,7 @@ def state_as_of(store: LedgerReader, run: Any, to_seq: int) -> tuple[MarketEngin
     if to_seq > start:
         with relaxed_gc():
             for chunk in read_history_coded(store, run, from_seq=start + 1, to_seq=to_seq):
-                fold_coded(chunk, (engine.apply, accounts.apply))
+                FOLD_CODED(chunk, (engine.apply, accounts.apply))
     return engine, accounts
 
 
@@ -319,7 +319,7 @@ class SnapshotAudit:
         with relaxed_gc():
             for seq in todo:
                 for chunk in read_history_coded(self.store, self.run, from_seq=done + 1, to_seq=seq):
-                    fold_coded(chunk, (engine.apply, accounts.apply))
+                    FOLD_CODED(chunk, (engine.apply, accounts.apply))
                 done = seq
                 self.compare(self.pending[seq], engine, accounts)
 
@@ -348,7 +348,7 @@ def backfill(store: Recorder, run: Any, *, every: int | None = None) -> dict[str
     with relaxed_gc():
         for seq, chain_hash, t_ms in hashes:
             for chunk in read_history_coded(store, run, from_seq=done + 1, to_seq=seq):
-                fold_coded(chunk, (engine.apply, accounts.apply))
+                FOLD_CODED(chunk, (engine.apply, accounts.apply))
             done = seq
             engine.now_ms = t_ms
             state = pack(engine, accounts)

@@ -20,7 +20,7 @@ from rexnet.domain.market import MarketSpec
 from rexnet.errors import CheckFailed, InputError
 from rexnet.gc_tuning import relaxed_gc
 from rexnet.market_engine import MarketEngine
-from rexnet.replay.decode import NotApplicable, fold_coded, fold_rows
+from rexnet.replay.decode import FOLD_CODED, FOLD_ROWS, NotApplicable
 from rexnet.replay.history import read_history_chunks, read_history_coded, seq_at
 from rexnet.store.recorder import LedgerReader
 
@@ -78,10 +78,10 @@ def fold_history(
     with relaxed_gc():
         if to_t_ms is None:
             for chunk in read_history_coded(store, run, to_seq=to_seq):
-                fold_coded(chunk, applies)
+                FOLD_CODED(chunk, applies)
         else:
             for rows in read_history_chunks(store, run, to_seq=to_seq, to_t_ms=to_t_ms):
-                fold_rows(rows, applies)
+                FOLD_ROWS(rows, applies)
 
 
 def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:

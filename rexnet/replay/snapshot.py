@@ -19,7 +19,7 @@ from typing import Any
 
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.decode import fold_coded
+from rexnet.replay.decode import FOLD_CODED
 from rexnet.replay.history import read_history_coded, seq_at
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import read_bounds, run_spec
@@ -64,7 +64,7 @@ class Snapshots:
         engine = self._thaw(i)
         applies = (engine.apply,)
         for chunk in read_history_coded(self.store, self.run, from_seq=self._seqs[i] + 1, to_seq=to_seq):
-            fold_coded(chunk, applies)
+            FOLD_CODED(chunk, applies)
         return engine
 
     def _thaw(self, i: int) -> MarketEngine:
@@ -104,7 +104,7 @@ class Snapshots:
             for chunk in read_history_coded(
                 self.store, self.run, from_seq=first, to_seq=first + self.every - 1
             ):
-                fold_coded(chunk, (engine.apply,))
+                FOLD_CODED(chunk, (engine.apply,))
             kept = self._insert(first + self.every - 1, engine)
             if kept is None:
                 break  # (a figure beyond 64 bits: reads fold on from the last snapshot kept)

@@ -29,7 +29,7 @@ from rexnet.errors import InputError, RexnetError
 from rexnet.gc_tuning import relaxed_gc
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
-from rexnet.replay.decode import NotApplicable, event_of, fold_coded
+from rexnet.replay.decode import EVENT_OF, FOLD_CODED, NotApplicable
 from rexnet.replay.history import read_history, read_history_coded, seq_at, t_ms_of
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import not_applicable, run_spec
@@ -50,7 +50,7 @@ class _State:
     accounts: Accounts
 
     def fold(self, chunk: Any) -> None:
-        fold_coded(chunk, (self.engine.apply, self.accounts.apply))
+        FOLD_CODED(chunk, (self.engine.apply, self.accounts.apply))
 
 
 class Timeline:
@@ -245,7 +245,7 @@ class Timeline:
         spec = self.spec
         out = []
         for row in before + after:
-            e = event_of(row)
+            e = EVENT_OF(row)
             out.append(
                 {
                     "seq": row.seq,

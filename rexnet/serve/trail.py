@@ -19,7 +19,7 @@ from typing import Any
 
 from rexnet.domain.events import SYSTEM_AGENT
 from rexnet.errors import InputError, RunNotFound
-from rexnet.replay.decode import event_of
+from rexnet.replay.decode import EVENT_OF
 from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
 from rexnet.serve.fmt import money as money_text
@@ -62,7 +62,7 @@ def collect(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
     }
     mine: set[int] = set()
     for row in read_history(store, run, from_seq=start, types=_TYPES):
-        e = event_of(row)
+        e = EVENT_OF(row)
         if getattr(e, "unit", None) != unit:
             continue
         kind = row.type

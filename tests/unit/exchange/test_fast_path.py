@@ -1,11 +1,13 @@
 """The speed paths against their references, on the same generated streams.
 
 :class:`rexnet.exchange._fast.FastExchange` must emit exactly the events of the plain reference
-:class:`rexnet.exchange.Exchange` and end in the same state, and the append loop of
+:class:`rexnet.exchange.Exchange` and end in the same state; the append loop of
 :mod:`rexnet.domain._codec_fast` must give exactly the rows (payload bytes and chain hashes) of
-:func:`rexnet.domain.codec.chain_rows`, and the replay's decoder (:mod:`rexnet.replay.decode`)
-must read back the events :func:`rexnet.domain.codec.decode` reads. Both run in either build (pure or compiled), so the CI
-runs of both builds hold each path to the reference.
+:func:`rexnet.domain.codec.chain_rows`; and the replay's decoder and folds of
+:mod:`rexnet.replay._decode_fast` must give the events, the folded state and the failures of the
+reference :mod:`rexnet.replay.decode`, on stored rows of every kind (current, older, unknown,
+malformed). Both run in either build (pure or compiled), so the CI runs of both builds hold each
+path to the reference.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import IntEnum
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +24,12 @@ from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Sh
 from rexnet.domain.market import MarketSpec
 from rexnet.exchange import EXCHANGE_CLASS, Exchange, new_exchange
 from rexnet.exchange._fast import FastExchange
-from rexnet.replay.decode import decode_fast
+from rexnet.market_engine import MarketEngine
+from rexnet.replay import _decode_fast, decode
+from rexnet.replay.accounts import Accounts
+from rexnet.replay.codes import CODES, NotApplicable
+from rexnet.replay.state_codec import encode_state
+from rexnet.store.records import CodedChunk, StoredEvent
 
 LOT = MarketSpec().lot_units
 UNIT_MS = 60_000
@@ -112,7 +120,7 @@ def test_fast_exchange_emits_the_reference_events(spec, stream):
     # and the replay's fast decoder gives back exactly the events the reference codec does
     for (_, t, kind, version, payload, _), event in zip(rows_ref, real, strict=True):
         assert (
-            decode_fast(kind, version, t, payload.encode())
+            _decode_fast.decode_fast(kind, version, t, payload.encode())
             == codec.decode(kind, version, t, payload)
             == event
         )
@@ -121,3 +129,135 @@ def test_fast_exchange_emits_the_reference_events(spec, stream):
 def test_the_build_picks_one_exchange_class_and_folds_agree():
     assert EXCHANGE_CLASS in (Exchange, FastExchange)
     assert isinstance(new_exchange(MarketSpec()), EXCHANGE_CLASS)
+    assert (decode.FOLD_CODED, decode.FOLD_ROWS, decode.EVENT_OF) in (
+        (decode.fold_coded, decode.fold_rows, decode.event_of),
+        (_decode_fast.fold_coded, _decode_fast.fold_rows, _decode_fast.event_of),
+    )
+
+
+# -- the replay's decoder and folds ---------------------------------------------------------------
+
+#: Stored rows the engine never writes, by how they differ from a current row of the same event:
+#: (type, version, payload) from the (type, version, payload) of a real row.
+ODD_ROWS = {
+    "older version": lambda kind, v, p: ("gate_closed", 1, '{"unit":0,"volume":3000,"vwap":4000}'),
+    "older version, no vwap": lambda kind, v, p: ("gate_closed", 1, '{"unit":0,"volume":0,"vwap":null}'),
+    "newer version": lambda kind, v, p: (kind, v + 1, p),
+    "unknown type": lambda kind, v, p: ("nonsense", 1, "{}"),
+    "truncated json": lambda kind, v, p: (kind, v, p[:-1]),
+    "empty payload": lambda kind, v, p: (kind, v, ""),
+    "not an object": lambda kind, v, p: (kind, v, "[1,2,3]"),
+    # (as many items or characters as the record has fields: past the speed path's size test)
+    "a list of its size": lambda kind, v, p: (kind, v, orjson.dumps(list(orjson.loads(p).values())).decode()),
+    "a string of its size": lambda kind, v, p: (kind, v, orjson.dumps("x" * len(orjson.loads(p))).decode()),
+    "null": lambda kind, v, p: (kind, v, "null"),
+    "a key renamed": lambda kind, v, p: (kind, v, p.replace('{"', '{"zz_', 1)),
+    "a key missing": lambda kind, v, p: (
+        kind,
+        v,
+        orjson.dumps(dict(list(orjson.loads(p).items())[1:])).decode(),
+    ),
+    "a key added": lambda kind, v, p: (kind, v, orjson.dumps({**orjson.loads(p), "extra": 1}).decode()),
+    "t in the payload": lambda kind, v, p: (kind, v, orjson.dumps({**orjson.loads(p), "t": 1}).decode()),
+}
+#: How a coded read gives a row's type: its code, or the text ``type@version`` (a row read row by
+#: row, or a type code that is not well formed).
+CODE_FORMS = st.sampled_from(["code", "code", "text", "no version", "past the codes"])
+
+
+def _code(form: str, kind: str, version: int):
+    if form == "code" and (kind, version) in CODES:
+        return CODES.index((kind, version))
+    if form == "no version":
+        return kind
+    if form == "past the codes":
+        return len(CODES) + 3
+    return f"{kind}@{version}"
+
+
+def _outcome(fn, *args):
+    """What ``fn(*args)`` gives: its result (with the types of its fields), or the type of its error."""
+    try:
+        result = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - compared below
+        return ("raised", type(exc))
+    return (result, type(result), tuple(map(type, result)))
+
+
+def _fold(fold, rows, spec):
+    """Fold ``rows`` with ``fold`` into the replay's projections: the events applied, the state
+    reached (the canonical bytes of engine and accounts) and the failure, if any."""
+    engine, accounts, seen = MarketEngine(spec), Accounts(), []
+    try:
+        fold(rows, (seen.append, engine.apply, accounts.apply))
+        failed = None
+    except NotApplicable as exc:
+        failed = (exc.seq, exc.event_type, str(exc), type(exc.__cause__))
+    except IndexError as exc:  # a type code past CODES (the store never gives one) has no name
+        failed = ("raised", type(exc))
+    try:
+        state = encode_state(engine, accounts)
+    except Exception as exc:  # noqa: BLE001 - a state broken by the failing row: the same in both
+        state = type(exc)
+    return seen, [tuple(map(type, e)) for e in seen], state, failed
+
+
+@st.composite
+def stored_rows(draw):
+    """The stored rows of a generated run, some of them replaced by odd rows, with the form each
+    takes in a coded read (its type code; the payload parsed or as bytes)."""
+    spec = draw(SPECS)
+    engine, events = MarketEngine(spec), []
+    for cmd in draw(streams()):
+        try:
+            events.extend(engine.submit(cmd))
+        except (TypeError, ValueError):
+            pass
+    events.extend(engine.finish())
+    rows: list = []
+    codec.chain_rows(rows, iter(events), -1, codec.GENESIS, len(events))
+    lean = [(seq, t, kind, version, payload) for seq, t, kind, version, payload, _ in rows]
+    if lean:
+        for _ in range(draw(st.integers(0, 2))):
+            i = draw(st.integers(0, len(lean) - 1))
+            seq, t, kind, version, payload, _ = rows[i]  # (a real row: odd rows are made from one)
+            odd = ODD_ROWS[draw(st.sampled_from(sorted(ODD_ROWS)))]
+            lean[i] = (seq, t, *odd(kind, version, payload))
+    forms = [(draw(CODE_FORMS), draw(st.booleans())) for _ in lean]
+    return spec, lean, forms
+
+
+def _coded(lean: list, forms: list) -> CodedChunk:
+    payloads = []
+    for (_, _, _, _, payload), (_, parsed) in zip(lean, forms, strict=True):
+        try:
+            payloads.append(orjson.loads(payload) if parsed else payload.encode())
+        except orjson.JSONDecodeError:  # the store reads a chunk that does not parse row by row
+            payloads.append(payload.encode())
+    return CodedChunk(
+        [row[0] for row in lean],
+        [row[1] for row in lean],
+        [_code(form, kind, version) for (_, _, kind, version, _), (form, _) in zip(lean, forms, strict=True)],
+        payloads,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=stored_rows())
+def test_fast_decoder_and_folds_match_the_reference(case):
+    spec, lean, forms = case
+    chunk = _coded(lean, forms)
+    # each row alone: the same record (values and field types) or the same error
+    for seq, t, kind, version, payload in lean:
+        stored = StoredEvent("r", seq, t, kind, version, payload, b"")
+        expected = _outcome(decode.event_of, stored)
+        assert _outcome(_decode_fast.event_of, stored) == expected
+        assert _outcome(_decode_fast.decode_fast, kind, version, t, payload.encode()) == expected
+        assert expected == _outcome(codec.decode, kind, version, t, payload)
+    for t, code, payload in zip(chunk.t_ms, chunk.codes, chunk.payloads, strict=True):
+        expected = _outcome(decode.decode_coded, code, t, payload)
+        assert _outcome(_decode_fast.decode_coded, code, t, payload) == expected
+    # the folds: the same events applied, the same state reached, the same failure (seq, type,
+    # message, type of the cause)
+    assert _fold(_decode_fast.fold_rows, lean, spec) == _fold(decode.fold_rows, lean, spec)
+    assert _fold(_decode_fast.fold_coded, chunk, spec) == _fold(decode.fold_coded, chunk, spec)
