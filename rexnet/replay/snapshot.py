@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 from bisect import bisect_right
-from typing import Any
 
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.decode import fold_coded
@@ -23,6 +22,7 @@ from rexnet.replay.history import read_history_coded, seq_at
 from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import read_bounds, run_spec
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 
 class Snapshots:
@@ -34,7 +34,7 @@ class Snapshots:
         every: events between in-memory snapshots.
     """
 
-    def __init__(self, store: LedgerReader, run: Any, *, every: int = 10_000) -> None:
+    def __init__(self, store: LedgerReader, run: RunInfo, *, every: int = 10_000) -> None:
         if every < 1:
             raise ValueError("every must be positive")
         self.store = store
