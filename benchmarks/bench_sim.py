@@ -49,7 +49,7 @@ start = time.perf_counter()
 summary = run_scenario(store, scenario)
 wall = time.perf_counter() - start
 rss = _own_peak_kb() / 1024
-print(json.dumps({"size": size, "units": units, "events": summary["events"], "trades": summary["trades"],
+print(json.dumps({"size": size, "units": units, "events": summary.events, "trades": summary.stats["trades"],
                   "wall_s": wall, "rss_mb": rss}))
 """
 )

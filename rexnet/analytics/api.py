@@ -27,6 +27,8 @@ from rexnet.analytics.guard import check_read_only
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rexnet.store.records import RunInfo
+
 
 #: row order of the exported views without a ``seq`` column
 _EXPORT_ORDER = {"run_markets": "", "unit_prices": " ORDER BY unit", "imbalance": " ORDER BY unit"}
@@ -102,7 +104,7 @@ class Analytics:
         self.close()
 
     # -- runs --------------------------------------------------------------------------------------
-    def run(self, ref: str) -> Any:
+    def run(self, ref: str) -> RunInfo:
         """The :class:`~rexnet.store.RunInfo` named by id or unique name (RunNotFound: exit 2)."""
         return self.store.get_run(ref)
 

@@ -9,11 +9,14 @@ SQL. Cost: one pass over the run's events in Python; memory: the open books only
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.domain.codec import decode
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.projection import run_spec
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 
@@ -33,7 +36,7 @@ _BOOK_EVENTS = frozenset(
 
 
 def history(
-    ax: Any, run: Any, *, to_t_ms: int | None = None, chunk: int = 50_000
+    ax: Any, run: RunInfo, *, to_t_ms: int | None = None, chunk: int = 50_000
 ) -> Iterator[tuple[int, Any]]:
     """``(seq, event record)`` of the run's full history, in seq order (streamed)."""
     con = ax.session([run.run_id])
@@ -51,7 +54,7 @@ def history(
             yield seq, decode(kind, version, t_ms, payload)
 
 
-def spread_over_time(ax: Any, run: Any, *, unit: int | None = None) -> Rows:
+def spread_over_time(ax: Any, run: RunInfo, *, unit: int | None = None) -> Rows:
     """One row each time a unit's best bid or best ask changes (None: that side is empty)."""
     engine = MarketEngine(run_spec(run))
     spec = engine.spec
@@ -83,7 +86,7 @@ def spread_over_time(ax: Any, run: Any, *, unit: int | None = None) -> Rows:
     return ["unit", "seq", "t", "best_bid", "best_ask", "spread", "mid"], rows
 
 
-def run_end_ms(ax: Any, run: Any) -> int:
+def run_end_ms(ax: Any, run: RunInfo) -> int:
     con = ax.session([run.run_id])
     row = con.execute(
         "SELECT MIN(t_ms), MAX(t_ms) FROM event_history WHERE run_id = $run", {"run": run.run_id}
@@ -91,12 +94,12 @@ def run_end_ms(ax: Any, run: Any) -> int:
     return 0 if row is None or row[1] is None else int(row[1])
 
 
-def middle_time(ax: Any, run: Any) -> float:
+def middle_time(ax: Any, run: RunInfo) -> float:
     """The middle of the run in seconds (the default time of ``depth_at``)."""
     return run_end_ms(ax, run) / 2000.0
 
 
-def depth_at(ax: Any, run: Any, *, time: float | None = None, unit: int | None = None) -> Rows:
+def depth_at(ax: Any, run: RunInfo, *, time: float | None = None, unit: int | None = None) -> Rows:
     """Price levels of every open book (or ``unit``'s) after all events with ``t <= time``."""
     if time is None:
         time = middle_time(ax, run)

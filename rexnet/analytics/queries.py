@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.analytics.errors import AnalyticsError, QueryError
 from rexnet.analytics.metrics import METRICS
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 
@@ -139,13 +142,13 @@ ORDER BY u.unit
 """
 
 
-def _spread(ax: Any, run: Any, params: dict[str, Any]) -> Rows:
+def _spread(ax: Any, run: RunInfo, params: dict[str, Any]) -> Rows:
     from rexnet.analytics.book_history import spread_over_time
 
     return spread_over_time(ax, run, unit=params.get("unit"))
 
 
-def _depth(ax: Any, run: Any, params: dict[str, Any]) -> Rows:
+def _depth(ax: Any, run: RunInfo, params: dict[str, Any]) -> Rows:
     from rexnet.analytics.book_history import depth_at
 
     return depth_at(ax, run, time=params.get("time"), unit=params.get("unit"))
@@ -240,7 +243,7 @@ def get(name: str) -> NamedQuery:
         raise AnalyticsError(f"no named query {name!r} (see rexnet sql --list)") from None
 
 
-def run_named(ax: Any, name: str, run: Any, raw: dict[str, Any]) -> Rows:
+def run_named(ax: Any, name: str, run: RunInfo, raw: dict[str, Any]) -> Rows:
     """Run named query ``name`` for ``run`` (a RunInfo) through the :class:`Analytics` ``ax``."""
     import duckdb
 

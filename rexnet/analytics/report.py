@@ -14,9 +14,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.analytics.book_history import middle_time
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 Progress = Callable[[str], None]
 
@@ -140,7 +143,7 @@ def fork_plot(axes: Any, diff: Any) -> None:
 PROFILE_KINDS = ("household", "solar", "wind")
 
 
-def expected_profile(run: Any, agent: str) -> list[tuple[int, float]]:
+def expected_profile(run: RunInfo, agent: str) -> list[tuple[int, float]]:
     """``[(unit, kW)]``: ``agent``'s expected net injection in ``run`` (a ``RunInfo``).
 
     Recomputed from the scenario stored with the run (with a fork's group changes applied), so
@@ -174,7 +177,7 @@ def profile_plot(axes: Any, profiles: list[tuple[str, list[tuple[int, float]], A
     axes[-1].set_xlabel("unit")
 
 
-def _profiles(run: Any, settlements: Any) -> list[tuple[str, list[tuple[int, float]], Any]]:
+def _profiles(run: RunInfo, settlements: Any) -> list[tuple[str, list[tuple[int, float]], Any]]:
     """The first participant of each kind with a profile, its profile and its settled rows."""
     out: list[tuple[str, list[tuple[int, float]], Any]] = []
     for kind in PROFILE_KINDS:
@@ -267,7 +270,7 @@ def write_report(
     return index
 
 
-def _html(run: Any, figures: list[tuple[str, Path]], tables: list[tuple[str, Any]]) -> str:
+def _html(run: RunInfo, figures: list[tuple[str, Path]], tables: list[tuple[str, Any]]) -> str:
     title = f"RexNet run {run.run_id}" + (f" ({run.name})" if run.name else "")
     parts = [
         "<!DOCTYPE html>",

@@ -47,6 +47,7 @@ from rexnet.replay.projection import run_spec
 from rexnet.replay.rerun import Divergence, Rerun, Sink, has_inputs, is_ingest
 from rexnet.settlement.recompute import Discrepancy, SettlementAuditor
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 OK, INCOMPLETE, FAILED = "ok", "incomplete", "failed"
 
@@ -78,7 +79,7 @@ class _Pass:
     prev_hash: bytes | None = None
 
 
-def audit_run(store: LedgerReader, run: Any, *, digest: Any = None, limit: int = 10) -> AuditResult:
+def audit_run(store: LedgerReader, run: RunInfo, *, digest: Any = None, limit: int = 10) -> AuditResult:
     """Audit one run (see the module docstring); ``problems`` lists at most ``limit`` lines.
 
     Args:
@@ -127,7 +128,7 @@ def audit_all(store: LedgerReader) -> tuple[list[AuditResult], list[tuple[str, i
     return results, store.orphan_events()
 
 
-def _reexecute(store: LedgerReader, run: Any, checks: list[str], limit: int) -> AuditResult:
+def _reexecute(store: LedgerReader, run: RunInfo, checks: list[str], limit: int) -> AuditResult:
     """Checks 3 and 4 of the module docstring, in one pass over the stored history.
 
     When the re-execution reproduces every stored event, the settlement recomputation could only
@@ -165,7 +166,7 @@ def _reexecute(store: LedgerReader, run: Any, checks: list[str], limit: int) -> 
     return _incomplete(run, checks, complete=rerun.completed)
 
 
-def _recomputed(store: LedgerReader, run: Any, checks: list[str], limit: int) -> AuditResult:
+def _recomputed(store: LedgerReader, run: RunInfo, checks: list[str], limit: int) -> AuditResult:
     """The audit of a run that cannot be re-executed: settlement recomputation and closing."""
     state = _Pass(SettlementAuditor(run_spec(run)))
     for _ in _tapped(read_history(store, run), state):
@@ -198,7 +199,7 @@ def _recomputed(store: LedgerReader, run: Any, checks: list[str], limit: int) ->
 
 
 def _snapshots_checked(
-    run: Any, snapshots: SnapshotAudit, checks: list[str], limit: int
+    run: RunInfo, snapshots: SnapshotAudit, checks: list[str], limit: int
 ) -> AuditResult | None:
     """Check 5: every stored snapshot of the run re-derived from its history; a failed result
     naming the first forged one, or ``None`` (and a line in ``checks``)."""
@@ -213,7 +214,7 @@ def _snapshots_checked(
     return None
 
 
-def _incomplete(run: Any, checks: list[str], *, complete: bool) -> AuditResult:
+def _incomplete(run: RunInfo, checks: list[str], *, complete: bool) -> AuditResult:
     what = (
         f"its log is complete but its status is {run.status}"
         if complete
@@ -266,7 +267,7 @@ def _tapped(rows: Iterator[Any], state: _Pass) -> Iterator[Any]:
         yield stored
 
 
-def _diverged(store: LedgerReader, run: Any, error: Divergence, limit: int) -> AuditResult:
+def _diverged(store: LedgerReader, run: RunInfo, error: Divergence, limit: int) -> AuditResult:
     """A failed audit naming the first seq where the log and its re-execution part.
 
     The settlement recomputation then reads the history again, only to say what it finds wrong
@@ -302,7 +303,7 @@ def _diverged(store: LedgerReader, run: Any, error: Divergence, limit: int) -> A
     )
 
 
-def _failed(run: Any, seq: int | None, what: str, problems: list[str]) -> AuditResult:
+def _failed(run: RunInfo, seq: int | None, what: str, problems: list[str]) -> AuditResult:
     return AuditResult(False, f"run {run.run_id}: FAILED: {what}", problems, FAILED, run.run_id, seq)
 
 
@@ -311,7 +312,7 @@ def _line(d: Discrepancy) -> str:
     return f"{where}: {d.agent} unit {d.unit} {d.field}: expected {d.expected}, found {d.found}"
 
 
-def _type_at(store: LedgerReader, run: Any, seq: int) -> str | None:
+def _type_at(store: LedgerReader, run: RunInfo, seq: int) -> str | None:
     """The stored type of the event at ``seq`` (``None`` when there is none)."""
     row = next(read_history(store, run, from_seq=seq, to_seq=seq), None)
     return None if row is None else row.type

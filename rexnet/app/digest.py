@@ -42,6 +42,7 @@ import orjson
 from rexnet.errors import CheckFailed, InputError
 from rexnet.replay.history import check_chain, read_history
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 FORMAT = "rexnet-digest/1"
 HMAC, ED25519 = "hmac-sha256", "ed25519"
@@ -217,7 +218,7 @@ def _message(alg: str, run_id: str, seq: int, events: int, head_hash: str) -> by
     return f"{FORMAT}\n{alg}\n{run_id}\n{seq}\n{events}\n{head_hash}\n".encode()
 
 
-def make_digest(store: LedgerReader, run: Any, key: Key) -> Digest:
+def make_digest(store: LedgerReader, run: RunInfo, key: Key) -> Digest:
     """A digest of ``run``'s current head, after checking its hash chain.
 
     Raises:
@@ -279,7 +280,7 @@ def read_digest(path: str, key: Key) -> Digest:
     return digest
 
 
-def check_against(store: LedgerReader, run: Any, digest: Digest) -> str | None:
+def check_against(store: LedgerReader, run: RunInfo, digest: Digest) -> str | None:
     """Whether ``run``'s log still extends ``digest``'s prefix; ``None`` when it does, else why not.
 
     The caller has checked the chain of the whole history (so the hash at the digested seq

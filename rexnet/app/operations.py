@@ -18,10 +18,11 @@ The fork point: an instant cannot be split (everything at one time happens toget
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rexnet import __version__
+from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult
 from rexnet.domain.codec import GENESIS, check_rows
 from rexnet.errors import CheckFailed, InputError
 from rexnet.market_engine import MarketEngine
@@ -36,6 +37,7 @@ from rexnet.replay.recording import check_new_name, marked_failed
 from rexnet.replay.rerun import Divergence, Rerun, Sink, is_ingest
 from rexnet.replay.stats import RunStats
 from rexnet.store.recorder import LedgerReader, Recorder
+from rexnet.store.records import RunInfo, StoredEvent
 
 
 def batch_size() -> int:
@@ -50,7 +52,7 @@ def batch_size() -> int:
     return value
 
 
-def replay_run(store: Recorder, run: Any) -> dict[str, Any]:
+def replay_run(store: Recorder, run: RunInfo) -> ReplaySummary:
     """Rebuild the projections from the log; a summary (raises CheckFailed on a broken chain)."""
     spec = run_spec(run)
     engine, accounts, stats = MarketEngine(spec), Accounts(), RunStats(spec)
@@ -74,31 +76,33 @@ def replay_run(store: Recorder, run: Any) -> dict[str, Any]:
     )
     cash = sum(a.cash for a in accounts.accounts.values())
     summary = stats.summary()
-    return {
-        **run.identity(),
-        "events": run.head_seq + 1,  # (the chain check held the log to the recorded head)
-        "open_units": len(engine.open_units()),
-        "open_orders": open_orders,
-        "participants": len([a for a in accounts.accounts if a != "system"]),
-        "accounts_total_cash": spec.money_display(cash),
-        **{k: v for k, v in summary.items() if k != "events"},
-    }
+    return ReplaySummary(
+        run_id=run.run_id,
+        name=run.name,
+        status=run.status,
+        parent=run.parent_run_id,
+        fork_seq=run.fork_seq,
+        events=run.head_seq + 1,  # (the chain check held the log to the recorded head)
+        head_hash=run.head_hash.hex(),
+        figures={
+            "open_units": len(engine.open_units()),
+            "open_orders": open_orders,
+            "participants": len([a for a in accounts.accounts if a != "system"]),
+            "accounts_total_cash": spec.money_display(cash),
+            **{k: v for k, v in summary.items() if k != "events"},
+        },
+    )
 
 
-def verify_run(store: LedgerReader, run: Any) -> dict[str, Any]:
+def verify_run(store: LedgerReader, run: RunInfo) -> VerifyResult:
     """Re-execute ``run`` and compare hash chains; raises :class:`Divergence` (exit 1) on a mismatch."""
     rerun = Rerun.for_run(store, run)
     sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
     rerun.run(sink)
-    return {
-        "run_id": run.run_id,
-        "verified": sink.checked,
-        "head_hash": run.head_hash.hex(),
-        "complete": rerun.completed,
-    }
+    return VerifyResult(run.run_id, sink.checked, run.head_hash.hex(), rerun.completed)
 
 
-def _rechecked(rows: Any) -> Any:
+def _rechecked(rows: Iterable[StoredEvent]) -> Iterator[StoredEvent]:
     """The stored rows, each checked against its own bytes (a tampered payload is a divergence)."""
     prev, expected = GENESIS, 0
     for row in rows:
@@ -110,7 +114,7 @@ def _rechecked(rows: Any) -> Any:
 
 
 def fork_point(
-    store: LedgerReader, run: Any, *, at_seq: int | None, at_time: float | None
+    store: LedgerReader, run: RunInfo, *, at_seq: int | None, at_time: float | None
 ) -> tuple[int, int]:
     """``(T in ms, fork_seq)`` for ``--at SEQ`` / ``--time T`` (one of them), validated."""
     if (at_seq is None) == (at_time is None):
@@ -137,14 +141,14 @@ def fork_point(
 
 def fork_run(
     store: Recorder,
-    parent: Any,
+    parent: RunInfo,
     *,
     at_seq: int | None = None,
     at_time: float | None = None,
     sets: Sequence[str] = (),
     shock_file: str | None = None,
     name: str | None = None,
-) -> dict[str, Any]:
+) -> ForkResult:
     """Fork ``parent`` at a seq or time with changes; the new run's summary.
 
     Raises:
@@ -187,19 +191,25 @@ def fork_run(
     )
     with marked_failed(store, run.run_id):  # what was written is a valid prefix: resume can finish it
         summary = _continue(store, run, rerun, sink)
-    return {**summary, "parent": parent.run_id, "fork_seq": fork_seq, "fork_t": t_ms / 1000}
+    return ForkResult(
+        summary.run_id,
+        summary.name,
+        summary.events,
+        summary.head_hash,
+        summary.stats,
+        parent=parent.run_id,
+        fork_seq=fork_seq,
+        fork_t=t_ms / 1000,
+    )
 
 
-def resume_run(store: Recorder, run: Any) -> dict[str, Any]:
-    """Continue a run cut short to its end; ``resumed`` is False for a run already completed."""
+def resume_run(store: Recorder, run: RunInfo) -> RunSummary:
+    """Continue a run cut short to its end; ``stats["resumed"]`` is False for a run already completed."""
     if run.status == "completed":
-        return {
-            "run_id": run.run_id,
-            "events": run.events,
-            "head_hash": run.head_hash.hex(),
-            "resumed": False,
-            "appended": 0,
-        }
+        # (no name: what `rexnet resume` has always printed for a run with nothing to do)
+        return RunSummary(
+            run.run_id, None, run.events, run.head_hash.hex(), {"resumed": False, "appended": 0}
+        )
     with marked_failed(store, run.run_id):
         rerun = Rerun.for_run(store, run)
         sink = Sink(_rechecked(read_history(store, run)), run.head_seq)
@@ -222,7 +232,7 @@ def _taker(sink: Sink, rerun: Rerun) -> SnapshotTaker:
     return taker
 
 
-def _continue(store: Recorder, run: Any, rerun: Rerun, sink: Sink) -> dict[str, Any]:
+def _continue(store: Recorder, run: RunInfo, rerun: Rerun, sink: Sink) -> RunSummary:
     """Run ``rerun`` to its end, writing what lies past ``sink.check_through`` into ``run``."""
     writer = store.writer(run.run_id, batch_size=batch_size())
     if writer.seq != sink.check_through:
@@ -240,12 +250,14 @@ def _continue(store: Recorder, run: Any, rerun: Rerun, sink: Sink) -> dict[str, 
         raise CheckFailed(f"run {run.run_id}: writer head {writer.head_hash.hex()} != {rerun.hash.hex()}")
     store.set_status(run.run_id, "completed")
     summary = stats.summary()
-    return {
-        "run_id": run.run_id,
-        "name": run.name,
-        "events": rerun.seq + 1,
-        "head_hash": rerun.hash.hex(),
-        "resumed": True,
-        "appended": sink.written,
-        **{k: v for k, v in summary.items() if k not in ("events", "by_kind")},
-    }
+    return RunSummary(
+        run.run_id,
+        run.name,
+        rerun.seq + 1,
+        rerun.hash.hex(),
+        {
+            "resumed": True,
+            "appended": sink.written,
+            **{k: v for k, v in summary.items() if k not in ("events", "by_kind")},
+        },
+    )

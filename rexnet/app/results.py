@@ -110,9 +110,3 @@ class ReplaySummary:
         if self.verify is not None:
             out["verify"] = self.verify.as_dict()
         return out
-
-
-def summary_of(raw: dict[str, Any]) -> RunSummary:
-    """A :class:`RunSummary` from a use case's summary dict (identity keys + statistics)."""
-    stats = {k: v for k, v in raw.items() if k not in ("run_id", "name", "events", "head_hash")}
-    return RunSummary(raw["run_id"], raw.get("name"), raw["events"], raw["head_hash"], stats)

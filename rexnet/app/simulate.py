@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rexnet.app.results import RunSummary
 from rexnet.domain.strict import RECORD
 from rexnet.replay.recording import RunRecorder
 from rexnet.replay.stats import RunStats
@@ -40,7 +41,7 @@ def run_scenario(
     name: str | None = None,
     progress: Progress | None = None,
     batch_size: int | None = None,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Simulate ``scenario`` (its ``run.seed``) into a new run; returns the summary.
 
     ``batch_size`` defaults to ``REXNET_BATCH_SIZE`` (5000): events per committed transaction.
@@ -68,11 +69,5 @@ def run_scenario(
         tail = recorder.engine.finish()
         on_events(tail)
         events, head = recorder.complete()
-    return {
-        "run_id": recorder.run_id,
-        "name": name,
-        "seed": seed,
-        "events": events,
-        "head_hash": head,
-        **{k: v for k, v in stats.summary().items() if k != "events"},
-    }
+    figures = {k: v for k, v in stats.summary().items() if k != "events"}
+    return RunSummary(recorder.run_id, name, events, head, {"seed": seed, **figures})

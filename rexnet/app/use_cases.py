@@ -12,10 +12,11 @@ which compose many runs, are batch use cases one layer up (:mod:`rexnet.experime
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult, summary_of
+from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult
 from rexnet.store.recorder import LedgerReader, Recorder
 from rexnet.store.records import RunInfo
 
@@ -41,7 +42,7 @@ def run(
 
     chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     chosen = with_overrides(chosen, seed=seed, units=units)
-    return summary_of(run_scenario(store, chosen, name=name, progress=progress))
+    return run_scenario(store, chosen, name=name, progress=progress)
 
 
 def ingest(
@@ -69,28 +70,24 @@ def ingest(
     return RunSummary(raw["run_id"], name, raw["events"], raw["head_hash"])
 
 
-def replay(store: LedgerReader, run: RunInfo, *, verify_first: bool = False) -> ReplaySummary:
+def replay(store: Recorder, run: RunInfo, *, verify_first: bool = False) -> ReplaySummary:
     """Rebuild ``run``'s projections from its log, recomputing its hash chain (``rexnet replay``;
     ``CheckFailed`` on a broken chain). ``verify_first`` re-executes the run first (``Divergence``
-    names the first forged seq before any fold trips on it)."""
+    names the first forged seq before any fold trips on it).
+
+    ``store`` is a :class:`Recorder` although replay only reads: the chain check reopens the
+    ledger in a child process (:meth:`Recorder.reopened`, which :class:`LedgerReader` lacks)."""
     from rexnet.app.operations import replay_run
 
     checked = verify(store, run) if verify_first else None
-    raw = replay_run(store, run)
-    identity = ("run_id", "name", "status", "parent", "fork_seq", "events", "head_hash")
-    return ReplaySummary(
-        *(raw[key] for key in identity),
-        figures={k: v for k, v in raw.items() if k not in identity},
-        verify=checked,
-    )
+    return replace(replay_run(store, run), verify=checked)
 
 
 def verify(store: LedgerReader, run: RunInfo) -> VerifyResult:
     """Re-execute ``run`` and compare it with its stored history (``Divergence`` on a mismatch)."""
     from rexnet.app.operations import verify_run
 
-    raw = verify_run(store, run)
-    return VerifyResult(raw["run_id"], raw["verified"], raw["head_hash"], raw["complete"])
+    return verify_run(store, run)
 
 
 def fork(
@@ -106,17 +103,8 @@ def fork(
     """Fork ``parent`` at a seq or a time (one of them) with changed values and shocks."""
     from rexnet.app.operations import fork_run
 
-    raw = fork_run(store, parent, at_seq=at_seq, at_time=at_time, sets=sets, shock_file=shock_file, name=name)
-    base = summary_of({k: v for k, v in raw.items() if k not in ("parent", "fork_seq", "fork_t")})
-    return ForkResult(
-        base.run_id,
-        base.name,
-        base.events,
-        base.head_hash,
-        base.stats,
-        parent=raw["parent"],
-        fork_seq=raw["fork_seq"],
-        fork_t=raw["fork_t"],
+    return fork_run(
+        store, parent, at_seq=at_seq, at_time=at_time, sets=sets, shock_file=shock_file, name=name
     )
 
 
@@ -124,7 +112,7 @@ def resume(store: Recorder, run: RunInfo) -> RunSummary:
     """Continue a run cut short to its end (``stats["resumed"]`` is False when it was complete)."""
     from rexnet.app.operations import resume_run
 
-    return summary_of(resume_run(store, run))
+    return resume_run(store, run)
 
 
 def audit(store: LedgerReader, run: RunInfo, *, limit: int = 10) -> AuditResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,10 @@ from rexnet import __version__
 from rexnet.cli.output import escape
 from rexnet.domain import limits
 from rexnet.errors import CheckFailed, InputError, RexnetError
+
+if TYPE_CHECKING:
+    from rexnet.store.event_store import EventStore
+    from rexnet.store.records import RunInfo
 
 DEFAULT_DB = "sqlite:///rexnet.db"
 
@@ -35,10 +39,10 @@ class CliState:
     def __init__(self, db_url: str, *, read_only: bool = False) -> None:
         self.db_url = db_url
         self.read_only = read_only
-        self._store: Any = None
+        self._store: EventStore | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> EventStore:
         if self._store is None:
             from rexnet.store import open_store
 
@@ -51,7 +55,7 @@ class CliState:
             self._store.close()
             self._store = None
 
-    def run(self, ref: str) -> Any:
+    def run(self, ref: str) -> RunInfo:
         """The run named by id or unique name (RunNotFound -> exit 2)."""
         return self.store.get_run(ref)
 

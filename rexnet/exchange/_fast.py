@@ -71,14 +71,15 @@ class FastExchange(Exchange):
             self.apply(e)
         return events
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: object) -> None:
+        # (``object``, not ``Event``: as Exchange.apply, a non-event raises ExchangeError compiled too)
         kind = type(event)
         if kind is _ACCEPTED:
             self._apply_accepted(cast(OrderAccepted, event))
         elif kind is _TRADE:
             self._apply_trade(cast(TradeExecuted, event))
         elif kind is _CANCELLED:
-            self._apply_removed(event)
+            self._apply_removed(cast(OrderCancelled, event))
         else:
             try:
                 applier = self._appliers[kind]

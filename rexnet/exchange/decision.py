@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Reason, Shrink
-from rexnet.domain.events import OrderAccepted, OrderCancelled, OrderRejected, OrderShrunk
+from rexnet.domain.events import Event, OrderAccepted, OrderCancelled, OrderRejected, OrderShrunk
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import RexnetError
 from rexnet.exchange.book import RestingOrder
@@ -24,8 +24,6 @@ AUCTION_PHASE = Reason.AUCTION_PHASE.value
 # value -> the plain str recorded in events (commands may carry the Side / TimeInForce StrEnums)
 _SIDES: Final = {"buy": "buy", "sell": "sell"}
 _TIFS: Final = {"gtc": "gtc", "ioc": "ioc", "fok": "fok"}
-
-Event = Any
 
 
 class ExchangeError(RexnetError, ValueError):

@@ -105,8 +105,10 @@ class Exchange(CommandDecider):
             raise ExchangeError(f"the exchange does not take {type(cmd).__name__} commands") from None
         return decider(self, cmd)
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: object) -> None:
         """Change the state by one event; events of other concerns (settlement, run) are ignored."""
+        # (``object``, not ``Event``: compiled, mypyc checks a declared argument type on entry,
+        # and a non-event must reach the ExchangeError below in both builds alike)
         try:
             applier = self._appliers[type(event)]
         except KeyError:

@@ -278,7 +278,7 @@ def fork_task(task: dict[str, Any]) -> dict[str, Any]:
         summary = fork_run(
             store, parent, at_time=task["at_s"], shock_file=task["shock_file"], name=task["name"]
         )
-        return {"run_id": summary["run_id"], "head_hash": summary["head_hash"]}
+        return {"run_id": summary.run_id, "head_hash": summary.head_hash}
 
 
 def _read_all(

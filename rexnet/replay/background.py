@@ -27,10 +27,10 @@ import os
 import struct
 import sys
 import threading
-from typing import Any
 
 from rexnet.replay.history import check_chain
 from rexnet.store.recorder import Recorder
+from rexnet.store.records import RunInfo
 
 #: Below this many events forking costs more than the check it moves (a few ms either way).
 MIN_EVENTS = 20_000
@@ -43,7 +43,7 @@ _INT = struct.Struct("<q")
 class ChainCheck:
     """:func:`~rexnet.replay.history.check_chain` of ``run``, started now, its answer by :meth:`result`."""
 
-    def __init__(self, store: Recorder, run: Any, *, min_events: int | None = None) -> None:
+    def __init__(self, store: Recorder, run: RunInfo, *, min_events: int | None = None) -> None:
         """Args:
         store, run: the run whose full history (forks included) is checked.
         min_events: fork only for runs of at least this many events (default :data:`MIN_EVENTS`).
@@ -112,7 +112,7 @@ class ChainCheck:
             self._pid = self._fd = None
 
 
-def _may_fork(run: Any, min_events: int) -> bool:
+def _may_fork(run: RunInfo, min_events: int) -> bool:
     # Linux only: on macOS a fork without exec may crash in system frameworks (Python itself
     # defaults multiprocessing to spawn there), and the check would only be redone inline.
     return (

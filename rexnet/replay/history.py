@@ -17,14 +17,15 @@ from typing import Any
 from rexnet.domain.codec import first_bad_seq
 from rexnet.replay.codes import CODES
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import CodedChunk, RunInfo, StoredEvent
 
 
-def lineage(store: LedgerReader, run: Any) -> list[tuple[Any, int, int | None]]:
+def lineage(store: LedgerReader, run: RunInfo) -> list[tuple[RunInfo, int, int | None]]:
     """``(run, first_seq, last_seq)`` segments of the history, root first.
 
     ``last_seq`` is ``None`` for the run itself (up to its head).
     """
-    segments: list[tuple[Any, int, int | None]] = []
+    segments: list[tuple[RunInfo, int, int | None]] = []
     current, last = run, None
     while True:
         if current.parent_run_id is None or current.fork_seq is None:
@@ -39,13 +40,13 @@ def lineage(store: LedgerReader, run: Any) -> list[tuple[Any, int, int | None]]:
 
 def read_history(
     store: LedgerReader,
-    run: Any,
+    run: RunInfo,
     *,
     from_seq: int = 0,
     to_seq: int | None = None,
     types: Collection[str] | None = None,
     to_t_ms: int | None = None,
-) -> Iterator[Any]:
+) -> Iterator[StoredEvent]:
     """Stream the full history of ``run`` (stored events, seq order), ancestors' prefixes first.
 
     Args:
@@ -61,7 +62,7 @@ def read_history(
 
 def read_history_chunks(
     store: LedgerReader,
-    run: Any,
+    run: RunInfo,
     *,
     from_seq: int = 0,
     to_seq: int | None = None,
@@ -77,8 +78,8 @@ def read_history_chunks(
 
 
 def read_history_coded(
-    store: LedgerReader, run: Any, *, from_seq: int = 0, to_seq: int | None = None
-) -> Iterator[Any]:
+    store: LedgerReader, run: RunInfo, *, from_seq: int = 0, to_seq: int | None = None
+) -> Iterator[CodedChunk]:
     """The full history from ``from_seq`` up to ``to_seq`` (default: the run's recorded head) as
     the column chunks of :meth:`EventStore.read_coded`: the leanest read, for folds."""
     last = run.head_seq if to_seq is None else min(to_seq, run.head_seq)
@@ -88,7 +89,7 @@ def read_history_coded(
 
 
 def _segments(
-    store: LedgerReader, run: Any, from_seq: int, to_seq: int | None
+    store: LedgerReader, run: RunInfo, from_seq: int, to_seq: int | None
 ) -> Iterator[tuple[str, int, int | None]]:
     """``(run_id, first, last)`` reads that make up the history within the bounds (``last`` None: head)."""
     for segment, first, last in lineage(store, run):
@@ -99,7 +100,7 @@ def _segments(
         yield segment.run_id, lo, hi
 
 
-def t_ms_of(store: LedgerReader, run: Any, seq: int) -> int:
+def t_ms_of(store: LedgerReader, run: RunInfo, seq: int) -> int:
     """Sim time (ms) of event ``seq`` of ``run``'s history (one primary-key read).
 
     Raises:
@@ -112,7 +113,7 @@ def t_ms_of(store: LedgerReader, run: Any, seq: int) -> int:
     raise InputError(f"run {run.run_id} has no seq {seq}")
 
 
-def seq_at(store: LedgerReader, run: Any, t_ms: int) -> int:
+def seq_at(store: LedgerReader, run: RunInfo, t_ms: int) -> int:
     """The last seq of ``run``'s history with ``t <= t_ms`` (-1 when none): a binary search over
     the primary key, events being stored in time order (a few dozen one-row reads, where a read
     bounded by time scans every row to the run's end)."""
@@ -128,7 +129,7 @@ def seq_at(store: LedgerReader, run: Any, t_ms: int) -> int:
     return lo
 
 
-def check_chain(store: LedgerReader, run: Any) -> int | None:
+def check_chain(store: LedgerReader, run: RunInfo) -> int | None:
     """Recompute the chain of ``run``'s full history; the first bad seq, or ``None`` when intact.
 
     A seq is bad when it is missing or out of place, when its stored hash does not match the hash

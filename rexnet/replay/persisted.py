@@ -46,6 +46,7 @@ from rexnet.replay.history import lineage, read_history_coded
 from rexnet.replay.projection import run_spec
 from rexnet.replay.state_codec import FORMAT, SnapshotInvalid, decode_state, encode_state
 from rexnet.store.recorder import LedgerReader, Recorder
+from rexnet.store.records import RunInfo
 from rexnet.store.snapshot_table import SnapshotKey
 
 #: Events between persisted snapshots (at least; a snapshot is taken at the end of a batch). A read
@@ -164,7 +165,7 @@ class SnapshotTaker:
 
 
 # == finding and loading ==========================================================================
-def candidates(store: LedgerReader, run: Any, to_seq: int) -> list[SnapshotKey]:
+def candidates(store: LedgerReader, run: RunInfo, to_seq: int) -> list[SnapshotKey]:
     """Snapshots usable for ``run``'s history at or before ``to_seq``: its own and its ancestors'
     within the prefix it shares with them (same market rules), latest first."""
     found: list[SnapshotKey] = []
@@ -177,7 +178,7 @@ def candidates(store: LedgerReader, run: Any, to_seq: int) -> list[SnapshotKey]:
     return found
 
 
-def problem_of(store: LedgerReader, run: Any, key: SnapshotKey, state: bytes | None) -> str | None:
+def problem_of(store: LedgerReader, run: RunInfo, key: SnapshotKey, state: bytes | None) -> str | None:
     """Why a stored snapshot cannot be used (digest, chain, format), or ``None``."""
     if state is None:
         return "its row is gone"
@@ -196,7 +197,7 @@ def problem_of(store: LedgerReader, run: Any, key: SnapshotKey, state: bytes | N
 
 def load_best(
     store: LedgerReader,
-    run: Any,
+    run: RunInfo,
     to_seq: int,
     *,
     after: int = -1,
@@ -238,7 +239,7 @@ def load_best(
     return None
 
 
-def state_as_of(store: LedgerReader, run: Any, to_seq: int) -> tuple[MarketEngine, Accounts]:
+def state_as_of(store: LedgerReader, run: RunInfo, to_seq: int) -> tuple[MarketEngine, Accounts]:
     """Engine and accounts after event ``to_seq`` of ``run``'s history (-1: before any), from the
     nearest usable snapshot at or before it, then the fold of the events after it.
 
@@ -265,7 +266,7 @@ class SnapshotAudit:
     re-derived by a fold afterwards (:meth:`finish`). :attr:`problems` lists ``(seq, line)``.
     """
 
-    def __init__(self, store: LedgerReader, run: Any) -> None:
+    def __init__(self, store: LedgerReader, run: RunInfo) -> None:
         self.store = store
         self.run = run
         first = 0 if run.fork_seq is None else run.fork_seq + 1
@@ -328,7 +329,7 @@ class SnapshotAudit:
 
 
 # == backfill =====================================================================================
-def backfill(store: Recorder, run: Any, *, every: int | None = None) -> dict[str, int]:
+def backfill(store: Recorder, run: RunInfo, *, every: int | None = None) -> dict[str, int]:
     """Store the snapshots of a run recorded without them (``rexnet snapshot``): fold the run's own
     history once, taking a snapshot every ``every`` events; a stored one that is unusable or differs
     is replaced. Returns counts (``written``, ``replaced``, ``kept``).
@@ -387,7 +388,7 @@ def backfill(store: Recorder, run: Any, *, every: int | None = None) -> dict[str
 
 
 def _hashes_at(
-    store: LedgerReader, run: Any, every: int, first: int, stored: Collection[int]
+    store: LedgerReader, run: RunInfo, every: int, first: int, stored: Collection[int]
 ) -> Iterator[tuple[int, bytes, int]]:
     """``(seq, chain hash, t_ms)`` of the seqs to snapshot: every stored one (checked again) and
     one every ``every`` seqs of the run's own events (from ``first``) where none is stored."""

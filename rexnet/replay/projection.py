@@ -23,15 +23,16 @@ from rexnet.market_engine import MarketEngine
 from rexnet.replay.decode import FOLD_CODED, FOLD_ROWS, NotApplicable
 from rexnet.replay.history import read_history_chunks, read_history_coded, seq_at
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 
-def run_spec(run: Any) -> MarketSpec:
+def run_spec(run: RunInfo) -> MarketSpec:
     """The market rules recorded with a run."""
     market = run.market
     return MarketSpec.from_record(json.loads(market) if isinstance(market, str) else market)
 
 
-def read_bounds(run: Any, *, at_seq: int | None, at_time: float | None) -> dict[str, int | None]:
+def read_bounds(run: RunInfo, *, at_seq: int | None, at_time: float | None) -> dict[str, int | None]:
     """``store.read`` keyword bounds for ``--at SEQ`` / ``--time T`` (seconds), validated."""
     if at_seq is not None and at_time is not None:
         raise InputError("give --at or --time, not both")
@@ -47,7 +48,7 @@ def read_bounds(run: Any, *, at_seq: int | None, at_time: float | None) -> dict[
 
 
 def fold(
-    store: LedgerReader, run: Any, into: Any, *, at_seq: int | None = None, at_time: float | None = None
+    store: LedgerReader, run: RunInfo, into: Any, *, at_seq: int | None = None, at_time: float | None = None
 ) -> Any:
     """Apply the run's events (up to the bound) to ``into`` (anything with ``apply``); returns it."""
     bounds: dict[str, Any] = read_bounds(run, at_seq=at_seq, at_time=at_time)
@@ -60,7 +61,7 @@ def fold(
 
 def fold_history(
     store: LedgerReader,
-    run: Any,
+    run: RunInfo,
     applies: Sequence[Callable[[Any], Any]],
     *,
     to_seq: int | None = None,
@@ -84,7 +85,7 @@ def fold_history(
                 FOLD_ROWS(rows, applies)
 
 
-def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:
+def not_applicable(run: RunInfo, failed: NotApplicable) -> CheckFailed:
     """The one-line failure for a log row that cannot be decoded or folded (forged, or a bug)."""
     exc = failed.__cause__
     return CheckFailed(
@@ -94,7 +95,7 @@ def not_applicable(run: Any, failed: NotApplicable) -> CheckFailed:
 
 
 def engine_as_of(
-    store: LedgerReader, run: Any, *, at_seq: int | None = None, at_time: float | None = None
+    store: LedgerReader, run: RunInfo, *, at_seq: int | None = None, at_time: float | None = None
 ) -> MarketEngine:
     """The market engine as it was after ``at_seq`` / ``at_time`` (or at the head), from the
     nearest persisted snapshot (:mod:`rexnet.replay.persisted`)."""
@@ -102,7 +103,7 @@ def engine_as_of(
 
 
 def state_as_of(
-    store: LedgerReader, run: Any, *, at_seq: int | None = None, at_time: float | None = None
+    store: LedgerReader, run: RunInfo, *, at_seq: int | None = None, at_time: float | None = None
 ) -> tuple[MarketEngine, Any]:
     """``(engine, accounts)`` after ``at_seq`` / ``at_time`` (or at the head): the fold's state,
     started at the nearest usable persisted snapshot at or before the point. A time becomes the

@@ -39,6 +39,7 @@ from rexnet.replay.history import lineage
 from rexnet.sim.scenario import Scenario
 from rexnet.sim.simulation import Simulation
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 
 class Divergence(CheckFailed):
@@ -204,7 +205,7 @@ class Rerun:
         self.market = self.spec.to_record()
 
     @classmethod
-    def for_run(cls, store: LedgerReader, run: Any, *, record: dict[str, Any] | None = None) -> Rerun:
+    def for_run(cls, store: LedgerReader, run: RunInfo, *, record: dict[str, Any] | None = None) -> Rerun:
         """The rerun of ``run`` (or of ``record`` in ``run``'s lineage, for a fork to be)."""
         root = lineage(store, run)[0][0]
         rerun = cls(run.scenario if record is None else record, run.seed, root.code_version, run.market)

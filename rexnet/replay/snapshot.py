@@ -15,7 +15,6 @@ engine's state: open books and unsettled units, not history.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
 
 from rexnet.market_engine import MarketEngine
 from rexnet.replay.accounts import Accounts
@@ -25,6 +24,7 @@ from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import read_bounds, run_spec
 from rexnet.replay.state_codec import FrozenState, freeze, thaw
 from rexnet.store.recorder import LedgerReader
+from rexnet.store.records import RunInfo
 
 
 class Snapshots:
@@ -36,7 +36,7 @@ class Snapshots:
         every: events between in-memory snapshots.
     """
 
-    def __init__(self, store: LedgerReader, run: Any, *, every: int = 10_000) -> None:
+    def __init__(self, store: LedgerReader, run: RunInfo, *, every: int = 10_000) -> None:
         if every < 1:
             raise ValueError("every must be positive")
         self.store = store

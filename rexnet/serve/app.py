@@ -17,7 +17,7 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
@@ -35,6 +35,9 @@ from rexnet.serve import trail as trail_data
 from rexnet.serve.explorer import Explorer
 from rexnet.serve.mirroring import Preparing
 from rexnet.serve.timeline import seq_at
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 #: no CDN, no remote anything: scripts and styles from this server only (plotly sets inline styles)
 CSP = (
@@ -136,7 +139,7 @@ class Pages:
         return FileResponse(plotly_js(), media_type="text/javascript")
 
     # -- parameters ----------------------------------------------------------------------------------
-    def _point(self, request: Request, run: Any, *, default_middle: bool) -> int:
+    def _point(self, request: Request, run: RunInfo, *, default_middle: bool) -> int:
         """The seq asked for by ``?seq=N`` or ``?t=SECONDS`` (default: the middle of the run or the head)."""
         seq = _int(request, "seq")
         t = _float(request, "t")

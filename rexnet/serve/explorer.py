@@ -17,13 +17,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.app.audit import audit_run
 from rexnet.errors import InputError
 from rexnet.serve.fmt import Redactor, plain
 from rexnet.serve.mirroring import PROGRESS_EVENTS, MirrorKeeper
 from rexnet.serve.timeline import Timeline
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 #: runs audited while the runs page is built: up to this many events each, and this many in all
 #: per request. The audit re-executes the run (the simulation again, as ``rexnet audit`` does), so
@@ -87,7 +90,7 @@ class Explorer:
         self.store.close()
 
     # -- runs --------------------------------------------------------------------------------------
-    def run(self, ref: str) -> Any:
+    def run(self, ref: str) -> RunInfo:
         """The run named by id or unique name (RunNotFound: a 404 page)."""
         return self.store.get_run(ref)
 
@@ -116,10 +119,10 @@ class Explorer:
         return rows
 
     # -- audit -------------------------------------------------------------------------------------
-    def cached_audit(self, run: Any) -> Audit | None:
+    def cached_audit(self, run: RunInfo) -> Audit | None:
         return self._audits.get((run.run_id, run.head_hash))
 
-    def audit(self, run: Any) -> Audit:
+    def audit(self, run: RunInfo) -> Audit:
         """The full audit of :func:`rexnet.app.audit.audit_run` (hash chain, reservations,
         settlements, conservation), cached by head hash."""
         key = (run.run_id, run.head_hash)
@@ -130,7 +133,7 @@ class Explorer:
         return found
 
     # -- book replay -------------------------------------------------------------------------------
-    def timeline(self, run: Any) -> Timeline:
+    def timeline(self, run: RunInfo) -> Timeline:
         key = (run.run_id, run.head_hash)
         with self._lock:
             timeline = self._timelines.get(key)
@@ -142,7 +145,7 @@ class Explorer:
         return timeline
 
     # -- DuckDB --------------------------------------------------------------------------------------
-    def profile(self, run: Any, agent: str, unit: int | None = None) -> dict[str, Any]:
+    def profile(self, run: RunInfo, agent: str, unit: int | None = None) -> dict[str, Any]:
         """The Plotly figure of ``agent``'s expected profile beside its reservations and
         realizations (:func:`rexnet.analytics.report.expected_profile` recomputes the profile from
         the scenario stored with the run). Both are kept per participant: the trail of another unit
@@ -163,7 +166,7 @@ class Explorer:
         expected, rows = self.cache[key]
         return participant_profile(agent, expected, rows, unit)
 
-    def named(self, name: str, run: Any, **params: Any) -> list[dict[str, Any]]:
+    def named(self, name: str, run: RunInfo, **params: Any) -> list[dict[str, Any]]:
         """A named query of :mod:`rexnet.analytics.queries` as row dicts."""
         columns, rows = self.duck.run(lambda ax: ax.named_rows(name, run.run_id, **params))
         return [dict(zip(columns, row, strict=True)) for row in rows]
@@ -216,7 +219,7 @@ class Explorer:
         return {"columns": columns, "rows": shown, "total": len(rows), "truncated": len(rows) > SQL_ROWS}
 
 
-def run_row(info: Any) -> dict[str, Any]:
+def run_row(info: RunInfo) -> dict[str, Any]:
     """What the pages show of a run (never the ledger's URL or path)."""
     scenario = info.scenario if isinstance(info.scenario, dict) else {}
     return {

@@ -13,7 +13,7 @@ type (the agent id without its number); when the run's agents have groups (the `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.analytics.errors import AnalyticsError
 from rexnet.analytics.queries import QUERIES
@@ -22,6 +22,9 @@ from rexnet.replay.history import read_history
 from rexnet.replay.projection import run_spec
 from rexnet.serve import plots
 from rexnet.serve.fmt import plain
+
+if TYPE_CHECKING:
+    from rexnet.store.records import RunInfo
 
 #: every settlement figure of the overview in one scan of the run's settlements, by grouping set:
 #: per unit (the ``imbalance`` view's balance, deficit, surplus, penalties), per participant
@@ -56,14 +59,14 @@ FROM trades WHERE run_id = $run
 """
 
 
-def _cached(explorer: Any, kind: str, run: Any, build: Any) -> Any:
+def _cached(explorer: Any, kind: str, run: RunInfo, build: Any) -> Any:
     key = (kind, run.run_id, run.head_hash)
     if key not in explorer.cache:
         explorer.cache[key] = build()
     return explorer.cache[key]
 
 
-def trade_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
+def trade_figures(explorer: Any, run: RunInfo, unit_seconds: int) -> dict[str, Any]:
     """Summary figures of the run's trades and the two trade plots (heat map, VWAP by lead)."""
     (stats,) = explorer.select(TRADE_STATS, [run.run_id], run=run.run_id)
     n = stats["trades"]
@@ -91,7 +94,7 @@ def trade_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
     }
 
 
-def settlement_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, Any]:
+def settlement_figures(explorer: Any, run: RunInfo, unit_seconds: int) -> dict[str, Any]:
     """The units' balance, the participants' energies and the costs (by type and group when the
     run's agents have groups, else by type, with a note saying why) of :data:`SETTLEMENT_FIGURES`."""
     note = ""
@@ -136,12 +139,12 @@ def settlement_figures(explorer: Any, run: Any, unit_seconds: int) -> dict[str, 
     }
 
 
-def overview(explorer: Any, run: Any) -> dict[str, Any]:
+def overview(explorer: Any, run: RunInfo) -> dict[str, Any]:
     """Summary, tables and Plotly figures of the overview page (cached per head hash)."""
     return _cached(explorer, "overview", run, lambda: _overview(explorer, run))
 
 
-def _overview(explorer: Any, run: Any) -> dict[str, Any]:
+def _overview(explorer: Any, run: RunInfo) -> dict[str, Any]:
     us = run_spec(run).unit_seconds
     trades = trade_figures(explorer, run, us)
     settled = settlement_figures(explorer, run, us)
@@ -169,7 +172,7 @@ def _overview(explorer: Any, run: Any) -> dict[str, Any]:
 
 
 # -- fork vs parent ----------------------------------------------------------------------------------
-def divergence(explorer: Any, fork: Any, parent: Any) -> dict[str, Any] | None:
+def divergence(explorer: Any, fork: RunInfo, parent: RunInfo) -> dict[str, Any] | None:
     """The first seq after the fork point where fork and parent differ (their chain hashes part:
     a hash covers the one before it, so they differ from there on), with both events shown."""
     store = explorer.store
@@ -226,12 +229,12 @@ GROUP BY ALL ORDER BY ALL
 FORK_ROWS = 500
 
 
-def fork_page(explorer: Any, fork: Any) -> dict[str, Any]:
+def fork_page(explorer: Any, fork: RunInfo) -> dict[str, Any]:
     """Where a fork leaves its parent and how prices, volumes and costs differ (cached)."""
     return _cached(explorer, "fork", fork, lambda: _fork(explorer, fork))
 
 
-def _fork(explorer: Any, fork: Any) -> dict[str, Any]:
+def _fork(explorer: Any, fork: RunInfo) -> dict[str, Any]:
     parent = explorer.run(fork.parent_run_id)
     split = divergence(explorer, fork, parent)
     runs = [fork.run_id, parent.run_id]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.errors import InputError, RexnetError
 from rexnet.gc_tuning import relaxed_gc
@@ -35,6 +35,10 @@ from rexnet.replay.persisted import SnapshotKey, candidates, load_best
 from rexnet.replay.projection import not_applicable, run_spec
 from rexnet.replay.state_codec import FrozenState, freeze, thaw
 from rexnet.serve.fmt import plain
+
+if TYPE_CHECKING:
+    from rexnet.store.recorder import LedgerReader
+    from rexnet.store.records import RunInfo
 
 #: events between snapshots: a scrub folds at most this many (a few tens of ms)
 EVERY = 5_000
@@ -62,7 +66,7 @@ class Timeline:
         every: events between snapshots.
     """
 
-    def __init__(self, store: Any, run: Any, *, every: int = EVERY) -> None:
+    def __init__(self, store: LedgerReader, run: RunInfo, *, every: int = EVERY) -> None:
         self.store = store
         self.run = run
         self.every = every

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.domain.events import SYSTEM_AGENT
 from rexnet.errors import InputError, RunNotFound
@@ -26,6 +26,10 @@ from rexnet.serve.fmt import money as money_text
 from rexnet.serve.fmt import plain
 from rexnet.serve.timeline import seq_at
 from rexnet.settlement.floor_rule import penalty_rate, settle_participant
+
+if TYPE_CHECKING:
+    from rexnet.store.recorder import LedgerReader
+    from rexnet.store.records import RunInfo
 
 _TYPES = frozenset(
     {
@@ -46,7 +50,7 @@ class NotInUnit(RunNotFound):
     """The participant left no trace in the unit (a 404 page)."""
 
 
-def collect(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
+def collect(store: LedgerReader, run: RunInfo, agent: str, unit: int) -> dict[str, Any]:
     """The raw events (integer records with their seqs) of ``agent`` in ``unit``."""
     spec = run_spec(run)
     opens_ms = max(0, (unit - spec.horizon - 1) * spec.unit_seconds * 1000)
@@ -91,7 +95,7 @@ def collect(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
     return found
 
 
-def trail(store: Any, run: Any, agent: str, unit: int) -> dict[str, Any]:
+def trail(store: LedgerReader, run: RunInfo, agent: str, unit: int) -> dict[str, Any]:
     """The trail's lines and the floor-rule arithmetic, in display units."""
     if unit < 0:
         raise InputError(f"unit {unit} is negative")

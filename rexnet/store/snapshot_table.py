@@ -9,9 +9,12 @@ has); ``rexnet snapshot`` replaces rows it found wrong (``replace``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rexnet.store.database import translated
+
+if TYPE_CHECKING:
+    from rexnet.store.event_store import EventStore
 
 
 class SnapshotKey(NamedTuple):
@@ -46,7 +49,7 @@ def insert_rows(cursor: Any, dialect: str, rows: Sequence[tuple[Any, ...]], *, r
         cursor.executemany(insert_sql(dialect, replace=replace), list(rows))
 
 
-def put_snapshots(store: Any, rows: Sequence[tuple[Any, ...]], *, replace: bool = False) -> None:
+def put_snapshots(store: EventStore, rows: Sequence[tuple[Any, ...]], *, replace: bool = False) -> None:
     """Insert (or with ``replace`` overwrite) full snapshot rows in one transaction."""
     if not rows:
         return
@@ -60,7 +63,7 @@ def put_snapshots(store: Any, rows: Sequence[tuple[Any, ...]], *, replace: bool 
                 cursor.close()
 
 
-def snapshot_keys(store: Any, run_id: str, lo: int, hi: int | None) -> list[SnapshotKey]:
+def snapshot_keys(store: EventStore, run_id: str, lo: int, hi: int | None) -> list[SnapshotKey]:
     """The snapshot rows of ``run_id`` with ``lo <= seq <= hi`` (``hi`` None: no bound), by seq."""
     ph = store._ph
     sql = f"SELECT run_id, seq, t_ms, hash, format, digest FROM snapshots WHERE run_id = {ph} AND seq >= {ph}"
@@ -72,7 +75,7 @@ def snapshot_keys(store: Any, run_id: str, lo: int, hi: int | None) -> list[Snap
     return [SnapshotKey(str(r[0]), int(r[1]), int(r[2]), bytes(r[3]), int(r[4]), bytes(r[5])) for r in rows]
 
 
-def snapshot_state(store: Any, run_id: str, seq: int) -> bytes | None:
+def snapshot_state(store: EventStore, run_id: str, seq: int) -> bytes | None:
     """The stored state bytes of one snapshot (``None`` when the row is gone)."""
     ph = store._ph
     rows = store._fetch(

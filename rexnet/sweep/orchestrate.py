@@ -33,6 +33,7 @@ from typing import Any
 from rexnet.errors import InputError, RexnetError
 from rexnet.store import open_store
 from rexnet.store.database import is_memory, parse_url
+from rexnet.store.recorder import LedgerReader, Recorder
 from rexnet.sweep.ledger import SweepLedger, SweepRun
 from rexnet.sweep.spec import SweepSpec, file_stem
 from rexnet.sweep.summary import point_table
@@ -150,7 +151,7 @@ def _wanted(spec: SweepSpec, files: Path | None) -> list[SweepRun]:
 
 
 def _plan(
-    ledger: SweepLedger, sweep_id: str, spec: SweepSpec, store: Any
+    ledger: SweepLedger, sweep_id: str, spec: SweepSpec, store: LedgerReader
 ) -> tuple[list[SweepRun], dict[tuple[str, int], str]]:
     """The rows to submit, and the action per ``(point, seed)`` for rows that are not submitted."""
     errors = {p.key: p.error for p in spec.points}
@@ -168,7 +169,7 @@ def _plan(
     return todo, actions
 
 
-def _still_complete(store: Any, row: SweepRun) -> bool:
+def _still_complete(store: LedgerReader, row: SweepRun) -> bool:
     """The recorded run exists, is completed and has the recorded head hash."""
     if row.run_id is None or row.head_hash is None:
         return False
@@ -204,7 +205,7 @@ def _task(db_url: str, spec: SweepSpec, row: SweepRun, batch_size: int) -> dict[
 def _execute(
     ledger: SweepLedger,
     sweep_id: str,
-    store: Any,
+    store: Recorder,
     rows: list[SweepRun],
     tasks: list[dict[str, Any]],
     *,
@@ -249,7 +250,12 @@ def _execute(
 
 
 def _record_failure(
-    ledger: SweepLedger, sweep_id: str, store: Any, row: SweepRun, task: dict[str, Any], exc: BaseException
+    ledger: SweepLedger,
+    sweep_id: str,
+    store: Recorder,
+    row: SweepRun,
+    task: dict[str, Any],
+    exc: BaseException,
 ) -> None:
     """``failed`` with the reason; the run the task left behind is marked ``failed`` (not deleted)."""
     text = (str(exc).strip().splitlines() or [""])[0]
@@ -258,7 +264,7 @@ def _record_failure(
     reason = f"{type(exc).__name__}: {text}"
     run_id = None
     try:
-        target = store if row.db_url is None else open_store(row.db_url)
+        target: Recorder = store if row.db_url is None else open_store(row.db_url)
         try:
             for info in target.list_runs():
                 base = task["run_name"]

@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rexnet.errors import CheckFailed, RunNotFound
-from rexnet.store import EventStore, RunWriter, open_store
+from rexnet.store import EventStore, LedgerReader, Recorder, RunInfo, RunWriter, open_store
+
+if TYPE_CHECKING:
+    from rexnet.app.results import ReplaySummary, RunSummary
+    from rexnet.sim.scenario import Scenario
 
 #: Summary fields kept per run (JSON-able; decimals as strings): what the sweep table aggregates.
 SUMMARY_KEYS = (
@@ -79,14 +83,14 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         store.close()
 
 
-def _find(store: Any, name: str) -> Any:
+def _find(store: LedgerReader, name: str) -> RunInfo | None:
     try:
         return store.get_run(name)
     except RunNotFound:
         return None
 
 
-def _simulate(store: Any, scenario: Any, name: str, batch_size: int) -> dict[str, Any]:
+def _simulate(store: Recorder, scenario: Scenario, name: str, batch_size: int) -> RunSummary:
     from rexnet.app.simulate import run_scenario
 
     try:
@@ -96,7 +100,7 @@ def _simulate(store: Any, scenario: Any, name: str, batch_size: int) -> dict[str
         raise
 
 
-def _resumed(store: Any, run: Any) -> dict[str, Any]:
+def _resumed(store: Recorder, run: RunInfo) -> ReplaySummary:
     from rexnet.app.operations import resume_run
 
     try:
@@ -109,13 +113,13 @@ def _resumed(store: Any, run: Any) -> dict[str, Any]:
     return _replayed(store, store.get_run(run.run_id))
 
 
-def _replayed(store: Any, run: Any) -> dict[str, Any]:
+def _replayed(store: Recorder, run: RunInfo) -> ReplaySummary:
     from rexnet.app.operations import replay_run
 
     return replay_run(store, run)
 
 
-def _mark_failed(store: Any, ref: str) -> None:
+def _mark_failed(store: Recorder, ref: str) -> None:
     """Best effort: the run a failing task leaves behind is marked ``failed`` (never deleted)."""
     try:
         run = store.get_run(ref)
@@ -125,9 +129,10 @@ def _mark_failed(store: Any, ref: str) -> None:
         pass
 
 
-def _done(summary: dict[str, Any], mode: str) -> dict[str, Any]:
-    kept = {k: _plain(summary.get(k)) for k in SUMMARY_KEYS}
-    return {"run_id": summary["run_id"], "mode": mode, "summary": kept}
+def _done(summary: RunSummary | ReplaySummary, mode: str) -> dict[str, Any]:
+    fields = summary.as_dict()
+    kept = {k: _plain(fields.get(k)) for k in SUMMARY_KEYS}
+    return {"run_id": summary.run_id, "mode": mode, "summary": kept}
 
 
 def _plain(value: Any) -> Any:

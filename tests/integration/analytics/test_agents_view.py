@@ -72,7 +72,7 @@ COLUMNS = "agent, kind, group_name, attributes, strategy, capacity_kw, demand_kw
 def simulate(url):
     store = open_store(url)
     try:
-        return run_scenario(store, parse_scenario(SCENARIO, source="test"))["run_id"]
+        return run_scenario(store, parse_scenario(SCENARIO, source="test")).run_id
     finally:
         store.close()
 
@@ -123,7 +123,7 @@ def test_a_fork_registers_the_members_it_adds_and_changes(sqlite_url):
     run = simulate(sqlite_url)
     with open_store(sqlite_url) as store:
         sets = ["population[3].count=2", "population[3].value=80.0"]
-        fork_id = fork_run(store, store.get_run(run), at_time=600.0, sets=sets, name="more")["run_id"]
+        fork_id = fork_run(store, store.get_run(run), at_time=600.0, sets=sets, name="more").run_id
         verify_run(store, store.get_run(fork_id))  # re-execution gives the same registrations
     with Analytics(sqlite_url) as ax:
         _, rows = ax.rows(

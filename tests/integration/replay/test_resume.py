@@ -108,21 +108,21 @@ def test_resume_of_a_killed_fork(parent_db):
         code_version=p.code_version,
         market=p.market,
         parent_run_id=p.run_id,
-        fork_seq=full["fork_seq"],
+        fork_seq=full.fork_seq,
     )
     writer = store.writer(cut.run_id, batch_size=50)
 
     class Partial:
         def append(self, events):
-            if writer.seq < full["fork_seq"] + 400:
+            if writer.seq < full.fork_seq + 400:
                 writer.append(events)
 
     rerun = Rerun.for_run(store, cut)
-    rerun.run(Sink(read_history(store, p, to_seq=full["fork_seq"]), full["fork_seq"], writer=Partial()))
+    rerun.run(Sink(read_history(store, p, to_seq=full.fork_seq), full.fork_seq, writer=Partial()))
     writer.flush()
     assert store.get_run("cut").status == "running"
     summary = invoke_json(db, "resume", "cut")
-    assert (summary["events"], summary["head_hash"]) == (full["events"], full["head_hash"])
+    assert (summary["events"], summary["head_hash"]) == (full.events, full.head_hash)
 
 
 def test_resume_errors(parent_db):

@@ -71,6 +71,10 @@ def test_apply_accepts_every_event_type_and_ignores_foreign_ones():
     assert set(EVENT_CLASSES) <= handled
     with pytest.raises(ExchangeError):
         r.ex.apply(("trade", 1))
+    with pytest.raises(ExchangeError):  # not even a tuple: the same error from the compiled build
+        r.ex.apply(None)
+    with pytest.raises(ExchangeError):
+        Exchange(r.ex.spec).apply(None)
 
 
 def test_decide_refuses_commands_it_does_not_take():

@@ -21,7 +21,7 @@ def ledger(tmp_path_factory):
     store = open_store(url)
     scenario = with_overrides(load_scenario("winter_day"), units=12, seed=3)
     summary = run_scenario(store, scenario, name="winter")
-    return url, store, scenario, summary["run_id"]
+    return url, store, scenario, summary.run_id
 
 
 def test_expected_profile_is_recomputed_from_the_stored_scenario(ledger):
@@ -40,7 +40,7 @@ def test_a_fork_changes_the_expected_profile_of_the_changed_group(ledger):
     _, store, scenario, run_id = ledger
     parent = store.get_run(run_id)
     fork = fork_run(store, parent, at_time=4000, sets=["population.household.annual_kwh=8000.0"])
-    child = store.get_run(fork["run_id"])
+    child = store.get_run(fork.run_id)
     before = dict(expected_profile(parent, "household-002"))
     after = dict(expected_profile(child, "household-002"))
     assert after.keys() == before.keys()
