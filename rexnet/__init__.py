@@ -2,9 +2,9 @@
 
 The public API for notebooks and scripts is small: :class:`Ledger` (a ledger by URL and every use
 case on it: ``run``, ``ingest``, ``fork``, ``resume``, ``runs``, ``book``, ``accounts``,
-``verify``, ``audit``, ``analytics``) and the dataclasses it returns (:class:`RunSummary`,
-:class:`ForkResult`, :class:`VerifyResult`). They are imported on first use, so ``import rexnet``
-stays cheap::
+``replay``, ``verify``, ``audit``, ``analytics``) and the dataclasses it returns
+(:class:`RunSummary`, :class:`ForkResult`, :class:`ReplaySummary`, :class:`VerifyResult`).
+They are imported on first use, so ``import rexnet`` stays cheap::
 
     import rexnet
 
@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["ForkResult", "Ledger", "RunSummary", "VerifyResult", "__version__"]
+__all__ = ["ForkResult", "Ledger", "ReplaySummary", "RunSummary", "VerifyResult", "__version__"]
 
 if _TYPE_CHECKING:
     from rexnet.app.facade import Ledger
-    from rexnet.app.results import ForkResult, RunSummary, VerifyResult
+    from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult
 
 _LAZY = {
     "Ledger": "rexnet.app.facade",
     "RunSummary": "rexnet.app.results",
     "ForkResult": "rexnet.app.results",
+    "ReplaySummary": "rexnet.app.results",
     "VerifyResult": "rexnet.app.results",
 }
 

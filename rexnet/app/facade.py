@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rexnet.app import use_cases
 from rexnet.app.audit import AuditResult
-from rexnet.app.results import ForkResult, RunSummary, VerifyResult
+from rexnet.app.results import ForkResult, ReplaySummary, RunSummary, VerifyResult
 from rexnet.store.recorder import Recorder
 from rexnet.store.records import RunInfo
 
@@ -124,6 +124,11 @@ class Ledger:
     ) -> list[dict[str, Any]]:
         """Cash, positions, reservations and penalties per participant, as of a seq or a time."""
         return use_cases.accounts(self.store, self.store.get_run(run), at_seq=at_seq, at_time=at_time)
+
+    def replay(self, run: str, *, verify: bool = False) -> ReplaySummary:
+        """Rebuild ``run``'s projections from its log, recomputing its hash chain (``verify``:
+        re-execute it first and compare every event, as ``rexnet replay --verify``)."""
+        return use_cases.replay(self.store, self.store.get_run(run), verify_first=verify)
 
     def verify(self, run: str) -> VerifyResult:
         """Re-execute ``run`` and compare hash chains (``Divergence`` on a mismatch)."""

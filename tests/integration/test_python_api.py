@@ -47,6 +47,14 @@ def test_the_facade_is_typed_and_equal_to_the_store(tmp_path):
         )
         assert ledger.verify("one") == rexnet.VerifyResult(run.run_id, run.events, summary.head_hash, True)
         assert [r.run_id for r in ledger.runs()] == [run.run_id]
+        replayed = ledger.replay("one", verify=True)
+        assert isinstance(replayed, rexnet.ReplaySummary) and replayed.verify == ledger.verify("one")
+        assert (replayed.events, replayed.head_hash, replayed.status) == (
+            run.events,
+            summary.head_hash,
+            "completed",
+        )
+        assert replayed.figures["trades"] == summary.stats["trades"]
         with pytest.raises(RunNotFound):
             ledger.book("nope", unit=1)
         with pytest.raises(InputError):
