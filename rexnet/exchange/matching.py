@@ -49,6 +49,8 @@ def match(
         ``(remaining, next_trade_id, stopped_by_self_trade)``.
     """
     remaining = qty
+    if limit is not None and not book.crosses(side, limit):
+        return remaining, tid, False  # nothing to walk (as for most limit orders)
     for level in _crossing_levels(book, side, limit):
         for resting in level:
             if resting.agent == agent and stp != "allow":
