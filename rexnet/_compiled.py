@@ -19,6 +19,7 @@ COMPILED = (
     "rexnet/exchange/book.py",
     "rexnet/exchange/state.py",
     "rexnet/exchange/matching.py",
+    "rexnet/exchange/_matching_fast.py",
     "rexnet/exchange/auction.py",
     "rexnet/exchange/decision.py",
     "rexnet/exchange/exchange.py",

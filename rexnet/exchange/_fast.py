@@ -15,6 +15,10 @@ reference otherwise (as SQLAlchemy picks its ``_cy`` modules). The tricks, each 
 * events are built with ``tuple.__new__`` (no Python-level ``__new__``); event and command
   classes are ``Final`` names (C statics, not module-dict lookups); a ``Side`` / ``TimeInForce``
   member becomes its plain str by literal compares (an enum member's hash is a Python call);
+* matching is :mod:`rexnet.exchange._matching_fast` (the same walk as the reference
+  :mod:`rexnet.exchange.matching`, with the same tricks), for order sets too (:meth:`FastExchange._match`);
+* an order's id is read from a removal event as an object (:meth:`FastExchange._apply_removed`),
+  not as an ``int`` local that each dict use would box again;
 * :meth:`FastExchange.handle` and :meth:`FastExchange.apply` call the commonest deciders and
   appliers directly (a direct native call, not a bound method from a dict);
 * applying an order that joins an existing level inlines ``Book.add``, and a partly filled
@@ -27,12 +31,12 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket
-from rexnet.domain.events import OrderAccepted, OrderCancelled, TradeExecuted
+from rexnet.domain.events import OrderAccepted, OrderCancelled, OrderExpired, TradeExecuted
 from rexnet.domain.market import MarketSpec
+from rexnet.exchange._matching_fast import fillable, match
 from rexnet.exchange.book import Book, Level, RestingOrder
 from rexnet.exchange.decision import AUCTION_PHASE, Event, ExchangeError, Reason, _int, _order_id
 from rexnet.exchange.exchange import _APPLIERS, _DECIDERS, Command, Exchange, _level_of
-from rexnet.exchange.matching import fillable, match
 from rexnet.exchange.state import seats
 
 #: builds a NamedTuple without its Python-level ``__new__``
@@ -88,6 +92,20 @@ class FastExchange(Exchange):
             applier(self, event)
 
     # == deciding ===============================================================================
+    def _match(
+        self,
+        book: Book,
+        t: int,
+        oid: int,
+        agent: str,
+        side: str,
+        limit: int | None,
+        qty: int,
+        tid: int,
+        out: list[Event],
+    ) -> tuple[int, int, bool]:
+        return match(book, t, oid, agent, side, limit, qty, tid, self._stp, out)
+
     def _decide_limit(self, cmd: PlaceLimit) -> list[Event]:
         agent: str
         ref: str
@@ -264,6 +282,23 @@ class FastExchange(Exchange):
                 s.taker = None
                 self._rest(book, incoming)
 
+    def _apply_removed(self, e: OrderCancelled | OrderExpired) -> None:
+        s = self.state
+        oid: Any = e[1]  # (the object the event holds, boxed once for the dict uses)
+        taker = s.taker
+        if taker is not None and taker.order_id == oid:  # the incoming order's remainder
+            s.taker = None
+            return
+        orders = s.orders
+        o = orders[oid]
+        del orders[oid]
+        book = s.applied_book(o.unit)
+        if o.level is not None:
+            book.remove(o)
+            s.unindex(o)
+        if taker is not None:
+            self._settle_taker(book)  # a self-trade cancel may leave the taker uncrossed
+
 
 def _plain(value: str) -> str:
     """The plain ``str`` of a ``Side`` / ``TimeInForce`` member (or ``value`` if none matches)."""
@@ -300,6 +335,8 @@ _FAST_APPLIERS: dict[type, Callable[[Exchange, Any], None]] = {
     **_APPLIERS,
     OrderAccepted: FastExchange._apply_accepted,  # type: ignore[dict-item]
     TradeExecuted: FastExchange._apply_trade,  # type: ignore[dict-item]
+    OrderCancelled: FastExchange._apply_removed,  # type: ignore[dict-item]
+    OrderExpired: FastExchange._apply_removed,  # type: ignore[dict-item]
 }
 _FAST_DECIDERS: dict[type, Callable[[Exchange, Any], list[Event]]] = {
     **_DECIDERS,

@@ -13,7 +13,7 @@ from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Re
 from rexnet.domain.events import Event, OrderAccepted, OrderCancelled, OrderRejected, OrderShrunk
 from rexnet.domain.market import MarketSpec
 from rexnet.errors import RexnetError
-from rexnet.exchange.book import RestingOrder
+from rexnet.exchange.book import Book, RestingOrder
 from rexnet.exchange.matching import fillable, match
 from rexnet.exchange.state import ExchangeState, seats
 
@@ -68,6 +68,22 @@ class CommandDecider:
             return Reason.DUPLICATE_REF, f"ref {ref!r} already has resting orders"
         return None
 
+    def _match(
+        self,
+        book: Book,
+        t: int,
+        oid: int,
+        agent: str,
+        side: str,
+        limit: int | None,
+        qty: int,
+        tid: int,
+        out: list[Event],
+    ) -> tuple[int, int, bool]:
+        """:func:`rexnet.exchange.matching.match` under the market's self-trade prevention (the
+        speed path overrides this with its own matching)."""
+        return match(book, t, oid, agent, side, limit, qty, tid, self._stp, out)
+
     def _decide_limit(self, cmd: PlaceLimit) -> list[Event]:
         t, agent, ref, side, unit, price, qty, tif = cmd
         t, unit, price, qty = _int(t), _int(unit), _int(price), _int(qty)
@@ -89,9 +105,7 @@ class CommandDecider:
         if tif == "fok" and not fillable(book, agent, side, price, qty, self._stp):
             return self._reject(t, agent, ref, Reason.FOK_NOT_FILLABLE, f"{qty} cannot fill now at {price}")
         out: list[Event] = [accepted]
-        rem, _, stopped = match(
-            book, t, oid, agent, side, price, qty, self.state.next_trade_id, self._stp, out
-        )
+        rem, _, stopped = self._match(book, t, oid, agent, side, price, qty, self.state.next_trade_id, out)
         if rem and (stopped or tif != "gtc"):
             out.append(OrderCancelled(t, oid, agent, unit, rem, "self_trade" if stopped else "ioc_remainder"))
         return out
@@ -113,9 +127,7 @@ class CommandDecider:
             )
         oid = self.state.next_order_id
         out: list[Event] = [OrderAccepted(t, oid, ref, agent, side, unit, None, qty, "ioc", None)]
-        rem, _, stopped = match(
-            book, t, oid, agent, side, None, qty, self.state.next_trade_id, self._stp, out
-        )
+        rem, _, stopped = self._match(book, t, oid, agent, side, None, qty, self.state.next_trade_id, out)
         if rem:
             out.append(
                 OrderCancelled(t, oid, agent, unit, rem, "self_trade" if stopped else "market_remainder")
@@ -124,6 +136,7 @@ class CommandDecider:
 
     def _decide_set(self, cmd: PlaceSet) -> list[Event]:
         t, agent, ref, side, units, price, qty = cmd
+        t, price, qty = _int(t), _int(price), _int(qty)
         s = self.state
         if not units or len(set(units)) != len(units):
             return self._reject(t, agent, ref, Reason.BAD_SET, f"units {list(units)} empty or repeated")
@@ -141,7 +154,7 @@ class CommandDecider:
             book = s.books[unit]
             out.append(OrderAccepted(t, oid, ref, agent, side, unit, price, qty, "gtc", ref))
             if book.auction_due is None:
-                rem, tid, stopped = match(book, t, oid, agent, side, price, qty, tid, self._stp, out)
+                rem, tid, stopped = self._match(book, t, oid, agent, side, price, qty, tid, out)
                 if rem and stopped:
                     out.append(OrderCancelled(t, oid, agent, unit, rem, "self_trade"))
             oid += 1

@@ -244,8 +244,7 @@ class Exchange(CommandDecider):
 
     def _apply_removed(self, e: OrderCancelled | OrderExpired) -> None:
         s = self.state
-        # (the id as the event holds it: compiled, an int local would be re-boxed for each dict use)
-        oid: Any = e[1]
+        oid = e.order_id
         taker = s.taker
         if taker is not None and taker.order_id == oid:  # the incoming order's remainder
             s.taker = None

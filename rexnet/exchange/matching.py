@@ -12,28 +12,23 @@ order of the same agent:
 * ``cancel_incoming``: the walk stops; the caller cancels the incoming remainder (``self_trade``);
 * ``cancel_both``: the resting order is cancelled and the walk stops as for ``cancel_incoming``;
 * ``allow``: the agent trades with itself (its position does not change).
+
+This is the reference; :mod:`rexnet.exchange._matching_fast` is the same walk shaped for mypyc.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Iterator
+from typing import Any
 
 from rexnet.domain.events import OrderCancelled, TradeExecuted
-from rexnet.exchange.book import Book, RestingOrder
-
-#: "no limit" for a market order: below every level key (keys are prices or negated prices, and
-#: an int keeps the comparison int-only when the module is compiled)
-_NO_LIMIT: Final = -(1 << 62)
-#: builds a NamedTuple without its Python-level ``__new__`` (hot path)
-_new: Final[Any] = tuple.__new__
-_TRADE: Final = TradeExecuted  # (Final: compiled, loaded from a C static)
-_CANCELLED: Final = OrderCancelled
+from rexnet.exchange.book import Book, Level
 
 
 def match(
     book: Book,
-    t: Any,
-    oid: Any,
+    t: int,
+    oid: int,
     agent: str,
     side: str,
     limit: int | None,
@@ -45,76 +40,69 @@ def match(
     """Append the trades (and self-trade cancels) of an incoming order to ``out``.
 
     Args:
-        t, oid: the time and the incoming order's id, ints as the events will hold them (boxed
-            once by the caller: compiled, an ``int`` parameter would be boxed again per trade).
+        t, oid: the time and the incoming order's id.
         limit: the limit price, ``None`` for a market order.
         tid: the id of the first trade.
+        stp: the market's self-trade prevention (see the module docstring).
 
     Returns:
         ``(remaining, next_trade_id, stopped_by_self_trade)``.
     """
-    unit: Any = book.unit  # (boxed once)
-    rem = qty
-    allow = stp == "allow"
-    # Both sides use keys that grow towards the best price (asks are stored negated), so
-    # "this level crosses" is ``key >= lim`` either way.
-    is_buy = side == "buy"
-    if is_buy:
-        keys, levels = book.ask_px, book.asks
-        lim = _NO_LIMIT if limit is None else -limit
-    else:
-        keys, levels = book.bid_px, book.bids
-        lim = _NO_LIMIT if limit is None else limit
-    i = len(keys) - 1
-    while i >= 0:  # best level first (the best key is the last one)
-        key = keys[i]
-        i -= 1
-        if key < lim:
-            break
-        price: Any = -key if is_buy else key  # (boxed once per level)
-        o: RestingOrder | None = levels[price].head
-        while o is not None:
-            if not allow and o.agent == agent:
+    remaining = qty
+    if limit is not None and not book.crosses(side, limit):
+        return remaining, tid, False  # nothing to walk (as for most limit orders)
+    for level in _crossing_levels(book, side, limit):
+        for resting in level:
+            if resting.agent == agent and stp != "allow":
                 if stp == "cancel_incoming":
-                    return rem, tid, True
-                out.append(_new(_CANCELLED, (t, o.order_id, o.agent, unit, o.remaining, "self_trade")))
+                    return remaining, tid, True
+                out.append(
+                    OrderCancelled(t, resting.order_id, agent, book.unit, resting.remaining, "self_trade")
+                )
                 if stp == "cancel_both":
-                    return rem, tid, True
-                o = o.next
+                    return remaining, tid, True
                 continue
-            avail = o.remaining
-            fill = avail if avail < rem else rem
-            if is_buy:
-                trade = (t, tid, unit, price, fill, oid, o.order_id, agent, o.agent, "buy")
+            fill = min(resting.remaining, remaining)
+            if side == "buy":
+                buy_id, sell_id, buyer, seller = oid, resting.order_id, agent, resting.agent
             else:
-                trade = (t, tid, unit, price, fill, o.order_id, oid, o.agent, agent, "sell")
-            out.append(_new(_TRADE, trade))
+                buy_id, sell_id, buyer, seller = resting.order_id, oid, resting.agent, agent
+            out.append(
+                TradeExecuted(t, tid, book.unit, level.price, fill, buy_id, sell_id, buyer, seller, side)
+            )
             tid += 1
-            rem -= fill
-            if rem == 0:
+            remaining -= fill
+            if remaining == 0:
                 return 0, tid, False
-            o = o.next
-    return rem, tid, False
+    return remaining, tid, False
 
 
 def fillable(book: Book, agent: str, side: str, limit: int, qty: int, stp: str) -> bool:
-    """Whether a fill-or-kill order of ``qty`` would fill completely now (read-only walk)."""
-    if side == "buy":
-        keys, levels, sign, lim = book.ask_px, book.asks, -1, -limit
-    else:
-        keys, levels, sign, lim = book.bid_px, book.bids, 1, limit
-    need = qty
-    for key in reversed(keys):
-        if key < lim:
-            break
-        o: RestingOrder | None = levels[sign * key].head
-        while o is not None:
-            if o.agent == agent and stp != "allow":
+    """Whether a fill-or-kill order of ``qty`` would fill completely now (the walk of :func:`match`,
+    counting only)."""
+    needed = qty
+    for level in _crossing_levels(book, side, limit):
+        for resting in level:
+            if resting.agent == agent and stp != "allow":
                 if stp != "cancel_resting":
                     return False  # the walk would stop here
-            else:
-                need -= o.remaining
-                if need <= 0:
-                    return True
-            o = o.next
+                continue  # the resting order would be cancelled, not traded with
+            needed -= resting.remaining
+            if needed <= 0:
+                return True
     return False
+
+
+def _crossing_levels(book: Book, side: str, limit: int | None) -> Iterator[Level]:
+    """The opposite side's levels an order of ``side`` at ``limit`` (``None``: market) can trade
+    with, best first."""
+    if side == "buy":
+        for level in book.ask_levels():
+            if limit is not None and level.price > limit:
+                return
+            yield level
+    else:
+        for level in book.bid_levels():
+            if limit is not None and level.price < limit:
+                return
+            yield level

@@ -1,13 +1,14 @@
 """The speed paths against their references, on the same generated streams.
 
 :class:`rexnet.exchange._fast.FastExchange` must emit exactly the events of the plain reference
-:class:`rexnet.exchange.Exchange` and end in the same state; the append loop of
-:mod:`rexnet.domain._codec_fast` must give exactly the rows (payload bytes and chain hashes) of
-:func:`rexnet.domain.codec.chain_rows`; and the replay's decoder and folds of
-:mod:`rexnet.replay._decode_fast` must give the events, the folded state and the failures of the
-reference :mod:`rexnet.replay.decode`, on stored rows of every kind (current, older, unknown,
-malformed). Both run in either build (pure or compiled), so the CI runs of both builds hold each
-path to the reference.
+:class:`rexnet.exchange.Exchange` and end in the same state; its matching
+(:mod:`rexnet.exchange._matching_fast`) must walk any book as :mod:`rexnet.exchange.matching`
+does; the append loop of :mod:`rexnet.domain._codec_fast` must give exactly the rows (payload
+bytes and chain hashes) of :func:`rexnet.domain.codec.chain_rows`; and the replay's decoder and
+folds of :mod:`rexnet.replay._decode_fast` must give the events, the folded state and the
+failures of the reference :mod:`rexnet.replay.decode`, on stored rows of every kind (current,
+older, unknown, malformed). Both run in either build (pure or compiled), so the CI runs of both
+builds hold each path to the reference.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from hypothesis import strategies as st
 from rexnet.domain import _codec_fast, codec
 from rexnet.domain.commands import Cancel, PlaceLimit, PlaceMarket, PlaceSet, Shrink, Side, TimeInForce
 from rexnet.domain.market import MarketSpec
-from rexnet.exchange import EXCHANGE_CLASS, Exchange, new_exchange
+from rexnet.exchange import EXCHANGE_CLASS, Exchange, _matching_fast, matching, new_exchange
 from rexnet.exchange._fast import FastExchange
+from rexnet.exchange.book import Book, RestingOrder
 from rexnet.market_engine import MarketEngine
 from rexnet.replay import _decode_fast, decode
 from rexnet.replay.accounts import Accounts
@@ -124,6 +126,48 @@ def test_fast_exchange_emits_the_reference_events(spec, stream):
             == codec.decode(kind, version, t, payload)
             == event
         )
+
+
+STPS = st.sampled_from(["cancel_resting", "cancel_incoming", "cancel_both", "allow"])
+RESTING = st.tuples(AGENTS, st.sampled_from(["buy", "sell"]), st.integers(0, 6), st.integers(1, 4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    resting=st.lists(RESTING, max_size=40),
+    agent=AGENTS,
+    side=st.sampled_from(["buy", "sell"]),
+    limit=st.one_of(st.none(), st.integers(90, 110)),
+    lots=st.integers(1, 60),
+    stp=STPS,
+    ids=st.tuples(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(0, 2**40)),
+)
+def test_fast_matching_walks_deep_books_as_the_reference(resting, agent, side, limit, lots, stp, ids):
+    """Both matchings on one deep book: several levels a side, each agent's orders scattered in
+    the queues, every self-trade prevention, limit and market orders (``limit=None``), ids past
+    the small-int cache. Bids rest at 94..100 and asks at 101..107, so the book is uncrossed."""
+    t, oid, tid = ids
+    book = Book(7)
+    for i, (owner, rest_side, offset, rest_lots) in enumerate(resting):
+        price = 100 - offset if rest_side == "buy" else 101 + offset
+        book.add(RestingOrder(10**12 + i, owner, f"r{i}", rest_side, 7, price, rest_lots * LOT, "gtc", None))
+    qty = lots * LOT
+    expected: list = []
+    got: list = []
+    result = matching.match(book, t, oid, agent, side, limit, qty, tid, stp, expected)
+    assert _matching_fast.match(book, t, oid, agent, side, limit, qty, tid, stp, got) == result
+    assert got == expected
+    assert [tuple(map(type, e)) for e in got] == [tuple(map(type, e)) for e in expected]
+    assert [type(e) for e in got] == [type(e) for e in expected]
+    if limit is None:
+        return
+    # fill-or-kill: fillable exactly when the walk fills the whole order, at the edge too
+    everything = 10**6 * LOT
+    available = everything - matching.match(book, t, oid, agent, side, limit, everything, tid, stp, [])[0]
+    for size in {qty, available, available + LOT} - {0}:
+        fills = matching.fillable(book, agent, side, limit, size, stp)
+        assert _matching_fast.fillable(book, agent, side, limit, size, stp) == fills
+        assert fills == (size <= available)
 
 
 def test_the_build_picks_one_exchange_class_and_folds_agree():
