@@ -22,13 +22,15 @@ from rexnet.store.records import RunInfo
 
 if TYPE_CHECKING:
     from rexnet.app.audit import AuditResult
+    from rexnet.app.digest import Digest
+    from rexnet.sim.scenario import Scenario
 
 Progress = Callable[[int, int], None]
 
 
 def run(
     store: Recorder,
-    scenario: Any = None,
+    scenario: Scenario | str | Path | None = None,
     *,
     seed: int | None = None,
     units: int | None = None,
@@ -141,7 +143,7 @@ def accounts(
     return state_as_of(store, run, at_seq=at_seq, at_time=at_time)[1].rows(run_spec(run))
 
 
-def digest(store: LedgerReader, run: RunInfo, *, key_path: str | None) -> Any:
+def digest(store: LedgerReader, run: RunInfo, *, key_path: str | None) -> Digest:
     """A signed (or MACed) :class:`~rexnet.app.digest.Digest` of ``run``'s head, after checking
     its chain (``CheckFailed`` on a broken one); ``key_path`` as ``--key`` (``None``: the default)."""
     from rexnet.app.digest import load_key, make_digest
