@@ -52,7 +52,7 @@ def batch_size() -> int:
     return value
 
 
-def replay_run(store: Recorder, run: RunInfo) -> ReplaySummary:
+def replay_run(store: LedgerReader, run: RunInfo) -> ReplaySummary:
     """Rebuild the projections from the log; a summary (raises CheckFailed on a broken chain)."""
     spec = run_spec(run)
     engine, accounts, stats = MarketEngine(spec), Accounts(), RunStats(spec)

@@ -72,13 +72,11 @@ def ingest(
     return RunSummary(raw["run_id"], name, raw["events"], raw["head_hash"])
 
 
-def replay(store: Recorder, run: RunInfo, *, verify_first: bool = False) -> ReplaySummary:
+def replay(store: LedgerReader, run: RunInfo, *, verify_first: bool = False) -> ReplaySummary:
     """Rebuild ``run``'s projections from its log, recomputing its hash chain (``rexnet replay``;
     ``CheckFailed`` on a broken chain). ``verify_first`` re-executes the run first (``Divergence``
-    names the first forged seq before any fold trips on it).
-
-    ``store`` is a :class:`Recorder` although replay only reads: the chain check reopens the
-    ledger in a child process (:meth:`Recorder.reopened`, which :class:`LedgerReader` lacks)."""
+    names the first forged seq before any fold trips on it). The chain check runs in a child
+    process through its own connections (:meth:`LedgerReader.reopened`)."""
     from rexnet.app.operations import replay_run
 
     checked = verify(store, run) if verify_first else None

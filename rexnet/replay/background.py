@@ -29,7 +29,7 @@ import sys
 import threading
 
 from rexnet.replay.history import check_chain
-from rexnet.store.recorder import Recorder
+from rexnet.store.recorder import LedgerReader
 from rexnet.store.records import RunInfo
 
 #: Below this many events forking costs more than the check it moves (a few ms either way).
@@ -43,7 +43,7 @@ _INT = struct.Struct("<q")
 class ChainCheck:
     """:func:`~rexnet.replay.history.check_chain` of ``run``, started now, its answer by :meth:`result`."""
 
-    def __init__(self, store: Recorder, run: RunInfo, *, min_events: int | None = None) -> None:
+    def __init__(self, store: LedgerReader, run: RunInfo, *, min_events: int | None = None) -> None:
         """Args:
         store, run: the run whose full history (forks included) is checked.
         min_events: fork only for runs of at least this many events (default :data:`MIN_EVENTS`).

@@ -35,6 +35,10 @@ class LedgerReader(Protocol):
         """The run whose id or unique name is ``ref`` (``RunNotFound`` otherwise)."""
         ...
 
+    def reopened(self) -> LedgerReader:
+        """The same ledger through new connections (for another thread or process)."""
+        ...
+
     def list_runs(self) -> list[RunInfo]:
         """Every run, in creation order."""
         ...
