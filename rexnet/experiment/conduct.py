@@ -91,6 +91,18 @@ def build_sweep(spec: ExperimentSpec, scale: Scale, seeds: list[int], folder: Pa
     return parse_sweep(raw, source=f"experiment {spec.name}", folder=folder)
 
 
+def checked_sweep(spec: ExperimentSpec, scale: Scale, seeds: list[int], folder: Path | None) -> Any:
+    """The experiment's sweep (:func:`build_sweep`), every point and shock checked before anything
+    runs (``InputError`` names the first bad one)."""
+    sweep = build_sweep(spec, scale, seeds, folder)
+    bad = [p for p in sweep.points if p.error]
+    if bad:
+        raise InputError(f"experiment {spec.name}: {bad[0].key}: {bad[0].error}")
+    for treatment in spec.treatments:
+        known_at_s(treatment.shock, sweep.base.market.unit_seconds)
+    return sweep
+
+
 def known_at_s(shock: dict[str, Any], unit_seconds: int) -> float:
     """When a shock becomes known (the fork time): ``at_s``, or ``notice_s`` before its first unit.
 
@@ -121,8 +133,10 @@ def run_experiment(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    sweep: Any = None,
 ) -> Result:
     """Run (or finish) ``spec`` into the ledger at ``db_url`` and read its metrics (module docstring).
+    ``sweep``: the :func:`checked_sweep` of these arguments, when the caller already made it.
 
     Raises:
         InputError: bad spec values, database URL or scheduler.
@@ -130,12 +144,8 @@ def run_experiment(
     from rexnet.sweep import run_sweep
 
     seed_list = seeds_for(spec, scale, seeds)
-    sweep = build_sweep(spec, scale, seed_list, folder)
-    bad = [p for p in sweep.points if p.error]
-    if bad:
-        raise InputError(f"experiment {spec.name}: {bad[0].key}: {bad[0].error}")
-    for treatment in spec.treatments:  # a bad shock is bad input before anything runs
-        known_at_s(treatment.shock, sweep.base.market.unit_seconds)
+    if sweep is None:
+        sweep = checked_sweep(spec, scale, seed_list, folder)
     result = Result(spec, scale, seed_list, sweep.name)
 
     def sweep_progress(done: int, total: int) -> None:

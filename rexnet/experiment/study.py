@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rexnet.errors import InputError
-from rexnet.experiment.conduct import Progress, Result, build_sweep, run_experiment, seeds_for
+from rexnet.experiment.conduct import Progress, Result, checked_sweep, run_experiment, seeds_for
 from rexnet.experiment.spec import ExperimentSpec, Scale, load_experiment
 
 
@@ -29,6 +29,7 @@ class Plan:
         spec: its validated spec; ``folder``: the spec file's folder (``None``: built-in).
         scale: ``small`` or ``full``; ``seeds``: the seeds every condition runs on;
         ``seeds_option``: the ``--seeds`` given (``None``: the scale's count).
+        sweep: the experiment's sweep, every point and shock checked.
         runs: runs in all (a fork design's forks included).
         workers: the local workers the estimate assumes.
         expected_seconds: the scale's time per run x runs / parallel workers.
@@ -40,6 +41,7 @@ class Plan:
     scale: Scale
     seeds: list[int]
     seeds_option: int | None
+    sweep: Any
     runs: int
     workers: int
     expected_seconds: float
@@ -73,17 +75,18 @@ class Outcome:
 
 
 def plan(ref: str, *, scale: Scale = "small", seeds: int | None = None, workers: int | None = None) -> Plan:
-    """Load and check the experiment ``ref`` at ``scale`` and size it (``InputError`` when bad)."""
+    """Load and check the experiment ``ref`` at ``scale`` (every point and shock) and size it
+    (``InputError`` when bad), before anything runs."""
     spec, folder = load_experiment(ref)
     chosen = spec.scales.get(scale)
     if chosen is None:
         raise InputError(f"--scale {scale}: experiment {spec.name!r} has no [scales.{scale}] table")
     seed_list = seeds_for(spec, scale, seeds)
-    sweep = build_sweep(spec, scale, seed_list, folder)
+    sweep = checked_sweep(spec, scale, seed_list, folder)
     runs = sweep.runs + (len(spec.treatments) * len(seed_list) if spec.design == "fork" else 0)
     n_workers = workers or os.cpu_count() or 1
     expected = chosen.seconds_per_run * runs / max(1, min(n_workers, runs))
-    return Plan(ref, spec, folder, scale, seed_list, seeds, runs, n_workers, expected)
+    return Plan(ref, spec, folder, scale, seed_list, seeds, sweep, runs, n_workers, expected)
 
 
 def conduct(
@@ -112,6 +115,7 @@ def conduct(
         workers=workers,
         scheduler=scheduler,
         progress=progress,
+        sweep=planned.sweep,
     )
     # the spec travels with its results; a spec given by path is named by that copy, so the
     # page names no folder of this machine
