@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rexnet import __version__
-from rexnet.cli.output import escape
+from rexnet.cli.output import clip_words, escape
 from rexnet.domain import limits
 from rexnet.errors import CheckFailed, InputError, RexnetError
 
@@ -126,12 +126,13 @@ class RexnetGroup(click.Group):
 
 def _error(ctx: click.Context, message: str, *, prefix: str = "Error: ", escaped: bool = False) -> None:
     """Print ``message`` to stderr with every password masked (``--db``'s, any URL's, any keyword's)
-    and, when ``escaped``, its control characters escaped (a message may quote stored text)."""
+    and, when ``escaped`` (a typed error's one line), its control characters escaped (a message may
+    quote stored text) and any huge quoted input cut to its start (:func:`clip_words`)."""
     from rexnet.store.database import mask_secrets, url_secrets
 
     secrets = url_secrets(ctx.obj.db_url) if isinstance(ctx.obj, CliState) else []
     text = mask_secrets(message, secrets)
-    click.echo(prefix + (escape(text) if escaped else text), err=True)
+    click.echo(prefix + (clip_words(escape(text)) if escaped else text), err=True)
 
 
 @click.group(cls=RexnetGroup, context_settings={"help_option_names": ["-h", "--help"]})

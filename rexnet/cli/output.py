@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -60,6 +61,19 @@ def escape(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+#: A run of non-space characters longer than this in an error message is user input echoed back
+#: (a 20,000-character name, path or option value): it is quoted by its first characters.
+LONGEST_WORD = 200
+_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+
+
+def clip_words(text: str, keep: int = 60) -> str:
+    """``text`` with every word longer than :data:`LONGEST_WORD` cut to its first ``keep``
+    characters and ``...``: an error message stays a short line whatever input it quotes, and
+    keeps its reason (which follows the quoted value)."""
+    return _LONG_WORD.sub(lambda m: m.group(0)[:keep] + "...", text)
 
 
 def _raw(value: Any) -> str:

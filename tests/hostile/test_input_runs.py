@@ -151,3 +151,29 @@ def test_a_huge_database_url_is_quoted_by_its_start_and_redacted():
     result = invoke(url, "runs")
     assert_refused(result, "cannot open database", "...")
     assert "hunter2" not in result.output and len(result.stderr) < 500
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sweep", "{big}"),
+        ("sweeps", "{big}"),
+        ("query", "{big}", "p"),
+        ("sql", "{big}"),
+        ("ingest", "{big}"),
+        ("experiment", "{big}"),
+        ("digest", "p", "--key", "{big}"),
+        ("fork", "p", "--time", "1", "--shock", "{big}"),
+        ("fork", "p", "--time", "1", "--set", "{big}=1"),
+        ("run", "{big}"),
+    ],
+)
+def test_any_error_quotes_huge_input_by_its_start(sqlite_url, args):
+    """Whatever library message quotes a 20,000-character argument, the CLI prints one short
+    line (rexnet.cli.output.clip_words), exit 2, nothing written."""
+    assert invoke(sqlite_url, "run", "--units", "1", "--name", "p").exit_code == 0
+    before = ledger(sqlite_url)
+    result = invoke(sqlite_url, *(a.format(big="x" * 20_000) for a in args))
+    assert_refused(result, "xxxxxxxxxx...")
+    assert len(result.stderr) < 400, result.stderr[:300]
+    assert ledger(sqlite_url) == before
